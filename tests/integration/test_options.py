@@ -1,0 +1,76 @@
+"""OPTIONS to the server itself, from sipp, sipsak and raw sockets."""
+import os
+import subprocess
+
+from conftest import (SCENARIOS, MULT, options_request, run_sipp, tcp_exchange,
+                      udp_request)
+
+
+def sipp_options(server, transport):
+    t = {"udp": "u1", "tcp": "t1"}[transport]
+    return run_sipp([f"127.0.0.1:{server.port}", "-sf", os.path.join(SCENARIOS, "options.xml"),
+                     "-t", t, "-m", "20", "-r", "50", "-i", "127.0.0.1", "-p", "0"],
+                    timeout=30)
+
+
+def test_sipp_options_over_udp_gets_200(server):
+    r = sipp_options(server, "udp")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+
+
+def test_sipp_options_over_tcp_gets_200(server):
+    r = sipp_options(server, "tcp")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+
+
+def sipsak(server, transport):
+    return subprocess.run(["sipsak", "-s", f"sip:ping@127.0.0.1:{server.port}",
+                           f"--transport={transport}", "-vv"],
+                          capture_output=True, text=True, timeout=30 * MULT)
+
+
+def test_sipsak_ping_over_udp_gets_200(server):
+    r = sipsak(server, "udp")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "200" in r.stdout
+
+
+def test_sipsak_ping_over_tcp_gets_200(server):
+    r = sipsak(server, "tcp")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "200" in r.stdout
+
+
+def test_options_200_lists_capabilities(server):
+    r = udp_request(server.port, options_request(server.port))
+    assert r is not None and r.code == 200
+    allow = r.header("allow")
+    assert allow and "OPTIONS" in allow and "INVITE" in allow
+    assert "application/sdp" in r.header("accept")
+    assert r.header("supported") is not None
+    assert "tag=" in r.header("to")
+    assert r.header("content-length") == "0"
+    assert r.header("server")
+
+
+def test_options_response_carries_rport_and_received(server):
+    # The Via names another host: the response must say where it really came from.
+    req = options_request(server.port).replace(b"Via: SIP/2.0/UDP 127.0.0.1:5099",
+                                               b"Via: SIP/2.0/UDP client.example.com:5099")
+    r = udp_request(server.port, req)
+    assert r is not None and r.code == 200
+    via = r.header("via")
+    assert "received=127.0.0.1" in via
+    assert "rport=" in via and "rport;" not in via
+
+
+def test_options_over_tcp_answered_on_same_connection(server):
+    r = tcp_exchange(server.port, options_request(server.port, transport="TCP"))
+    assert r is not None and r.code == 200
+
+
+def test_two_workers_answer_every_source(server2):
+    # Different source ports hash to different SO_REUSEPORT sockets.
+    for _ in range(40):
+        r = udp_request(server2.port, options_request(server2.port))
+        assert r is not None and r.code == 200
