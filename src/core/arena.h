@@ -12,8 +12,9 @@
 struct arena;
 
 /* chunk_size: size of each backing block (large requests get their own).
- * max_bytes: hard cap on the total (0 = no cap); arena_alloc returns NULL
- * past it, which is how per-message memory stays bounded. */
+ * max_bytes: hard cap on the total backing memory (chunk payloads, 0 = no
+ * cap); arena_alloc returns NULL past it, which is how per-message memory
+ * stays bounded. The first chunk is min(chunk_size, max_bytes). */
 struct arena *arena_new(size_t chunk_size, size_t max_bytes);
 void arena_free(struct arena *a);
 /* 16-byte aligned; NULL on ENOMEM or when the cap is hit. */

@@ -45,7 +45,8 @@ struct htab_node *htab_find(const struct htab *t, uint64_t hash, htab_eq_fn *eq,
 /* Removes exactly this node; false if it was not in the table. */
 bool htab_remove(struct htab *t, struct htab_node *node);
 size_t htab_count(const struct htab *t);
-/* Calls fn for every node; fn may remove the node it is given. */
+/* Calls fn for every node; fn may remove the node it is given (and free
+ * it), but must not insert or remove any other node. */
 void htab_foreach(struct htab *t, void (*fn)(struct htab_node *node, void *arg), void *arg);
 
 #endif
