@@ -1,1 +1,1092 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Table-driven YAML configuration loader on libfyaml, and its reference writer. */
+#include "core/cfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libfyaml.h>
+
+#define CFG_MAX_FILE (16u << 20) /* a config larger than this is a mistake */
+#define CFG_MAX_PATH 256
+#define CFG_MAX_SHOWN 64 /* characters of a user value quoted in an error */
+#define CFG_MAX_DEPTH 64
+
+struct cfg_ctx {
+    const char *file; /* borrowed: name shown in errors */
+    char *err;        /* borrowed: caller's buffer */
+    size_t errlen;
+    bool has_error;
+    bool in_default;     /* parsing a built-in default, not the user's file */
+    struct fy_node *cur; /* value node of the option being parsed */
+    struct fy_node *key; /* its key node: location when 'cur' has none */
+    char path[CFG_MAX_PATH];
+    size_t path_len;
+};
+
+static struct fy_node *fyn(const struct cfg_node *n)
+{
+    return (struct fy_node *)(uintptr_t)n;
+}
+
+static struct cfg_node *cfgn(struct fy_node *n)
+{
+    return (struct cfg_node *)n;
+}
+
+/* --- error reporting ------------------------------------------------------ */
+
+/* 1-based position of a node; collections report their first scalar. */
+static bool node_mark(struct fy_node *n, int *line, int *col, int depth)
+{
+    if (n == NULL || depth > CFG_MAX_DEPTH)
+        return false;
+    switch (fy_node_get_type(n)) {
+    case FYNT_SCALAR: {
+        struct fy_token *t = fy_node_get_scalar_token(n);
+        const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+        if (m == NULL)
+            return false;
+        *line = m->line + 1;
+        *col = m->column + 1;
+        return true;
+    }
+    case FYNT_SEQUENCE:
+        return node_mark(fy_node_sequence_get_by_index(n, 0), line, col, depth + 1);
+    case FYNT_MAPPING: {
+        struct fy_node_pair *p = fy_node_mapping_get_by_index(n, 0);
+        return p && node_mark(fy_node_pair_key(p), line, col, depth + 1);
+    }
+    }
+    return false;
+}
+
+static void buf_append(char *buf, size_t cap, size_t *len, const char *fmt, ...) SW_PRINTF(4, 5);
+
+static void buf_append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*len >= cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    *len = SW_MIN(*len + (size_t)n, cap - 1);
+}
+
+static bool is_inside(struct fy_node *n, struct fy_node *top)
+{
+    for (int depth = 0; n != NULL && depth <= CFG_MAX_DEPTH; depth++, n = fy_node_get_parent(n))
+        if (n == top)
+            return true;
+    return false;
+}
+
+/* Appends "[i]" / ".key" steps from 'top' down to 'n' (n inside top). */
+static void path_suffix(char *buf, size_t cap, size_t *len, struct fy_node *n, struct fy_node *top,
+                        int depth)
+{
+    struct fy_node *p;
+
+    if (n == top || depth > CFG_MAX_DEPTH || (p = fy_node_get_parent(n)) == NULL)
+        return;
+    path_suffix(buf, cap, len, p, top, depth + 1);
+    if (fy_node_is_sequence(p)) {
+        void *it = NULL;
+        struct fy_node *item;
+        for (size_t i = 0; (item = fy_node_sequence_iterate(p, &it)) != NULL; i++)
+            if (item == n)
+                buf_append(buf, cap, len, "[%zu]", i);
+    } else if (fy_node_is_mapping(p)) {
+        void *it = NULL;
+        struct fy_node_pair *pair;
+        while ((pair = fy_node_mapping_iterate(p, &it)) != NULL) {
+            if (fy_node_pair_value(pair) == n) {
+                size_t klen = 0;
+                const char *k = fy_node_get_scalar(fy_node_pair_key(pair), &klen);
+                if (k)
+                    buf_append(buf, cap, len, ".%.*s", (int)SW_MIN(klen, CFG_MAX_SHOWN), k);
+            }
+        }
+    }
+}
+
+static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va_list ap)
+    SW_PRINTF(3, 0);
+
+static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va_list ap)
+{
+    char path[CFG_MAX_PATH + 64];
+    size_t plen = 0;
+    int line = 1, col = 1;
+    size_t len = 0;
+
+    if (ctx->has_error)
+        return -EINVAL;
+    ctx->has_error = true;
+    if (!node_mark(n, &line, &col, 0))
+        (void)node_mark(ctx->key, &line, &col, 0);
+    buf_append(path, sizeof(path), &plen, "%s", ctx->path);
+    if (n != NULL && ctx->cur != NULL && is_inside(n, ctx->cur))
+        path_suffix(path, sizeof(path), &plen, n, ctx->cur, 0);
+    if (ctx->errlen == 0)
+        return -EINVAL;
+    ctx->err[0] = '\0';
+    buf_append(ctx->err, ctx->errlen, &len,
+               "%s:%d:%d: %s: ", ctx->in_default ? "(built-in default)" : ctx->file, line, col,
+               plen ? path : "(top level)");
+    if (len < ctx->errlen)
+        (void)vsnprintf(ctx->err + len, ctx->errlen - len, fmt, ap);
+    return -EINVAL;
+}
+
+int cfg_error(struct cfg_ctx *ctx, const struct cfg_node *n, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = verror_at(ctx, fyn(n), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int plain_error(struct cfg_ctx *ctx, int rc, const char *fmt, ...) SW_PRINTF(3, 4);
+
+/* An error without a node: "file: what" (I/O, out of memory). */
+static int plain_error(struct cfg_ctx *ctx, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    size_t len = 0;
+
+    if (ctx->has_error || ctx->errlen == 0)
+        return rc;
+    ctx->has_error = true;
+    buf_append(ctx->err, ctx->errlen, &len, "%s: ", ctx->file);
+    if (len < ctx->errlen) {
+        va_start(ap, fmt);
+        (void)vsnprintf(ctx->err + len, ctx->errlen - len, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static int oom(struct cfg_ctx *ctx)
+{
+    return plain_error(ctx, -ENOMEM, "out of memory");
+}
+
+static void path_push(struct cfg_ctx *ctx, const char *key, size_t klen, size_t *saved)
+{
+    *saved = ctx->path_len;
+    if (ctx->path_len > 0)
+        buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, ".");
+    buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, "%.*s",
+               (int)SW_MIN(klen, CFG_MAX_SHOWN), key);
+}
+
+static void path_pop(struct cfg_ctx *ctx, size_t saved)
+{
+    ctx->path_len = saved;
+    ctx->path[saved] = '\0';
+}
+
+/* --- node accessors for custom parsers ------------------------------------ */
+
+static bool is_null_scalar(struct fy_node *n)
+{
+    size_t len;
+    const char *s;
+
+    if (n == NULL)
+        return true;
+    if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
+        return false;
+    s = fy_node_get_scalar(n, &len);
+    return s == NULL || len == 0 || (len == 1 && s[0] == '~') ||
+           (len == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
+}
+
+bool cfg_node_is_null(const struct cfg_node *n)
+{
+    return is_null_scalar(fyn(n));
+}
+
+bool cfg_node_is_scalar(const struct cfg_node *n)
+{
+    return n != NULL && fy_node_is_scalar(fyn(n)) && !fy_node_is_alias(fyn(n));
+}
+
+bool cfg_node_is_seq(const struct cfg_node *n)
+{
+    return n != NULL && fy_node_is_sequence(fyn(n));
+}
+
+bool cfg_node_is_map(const struct cfg_node *n)
+{
+    return n != NULL && fy_node_is_mapping(fyn(n));
+}
+
+const char *cfg_node_str(const struct cfg_node *n, size_t *len)
+{
+    const char *s;
+
+    *len = 0;
+    if (!cfg_node_is_scalar(n))
+        return NULL;
+    s = fy_node_get_scalar(fyn(n), len);
+    if (s == NULL) {
+        *len = 0;
+        return "";
+    }
+    return s;
+}
+
+size_t cfg_node_seq_count(const struct cfg_node *n)
+{
+    int c;
+
+    if (!cfg_node_is_seq(n))
+        return 0;
+    c = fy_node_sequence_item_count(fyn(n));
+    return c > 0 ? (size_t)c : 0;
+}
+
+struct cfg_node *cfg_node_seq_at(const struct cfg_node *n, size_t i)
+{
+    if (i >= cfg_node_seq_count(n))
+        return NULL;
+    return cfgn(fy_node_sequence_get_by_index(fyn(n), (int)i));
+}
+
+/* --- scalar syntax -------------------------------------------------------- */
+
+static bool parse_u64(uint64_t *out, const char *s, size_t len, size_t *used)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (i == 0)
+        return false;
+    *out = v;
+    *used = i;
+    return true;
+}
+
+int cfg_parse_size(uint64_t *out, const char *s, size_t len)
+{
+    uint64_t v, mul = 1;
+    size_t used;
+
+    if (!parse_u64(&v, s, len, &used))
+        return -EINVAL;
+    if (len - used == 1) {
+        switch (s[used]) {
+        case 'k':
+        case 'K':
+            mul = 1ull << 10;
+            break;
+        case 'm':
+        case 'M':
+            mul = 1ull << 20;
+            break;
+        case 'g':
+        case 'G':
+            mul = 1ull << 30;
+            break;
+        default:
+            return -EINVAL;
+        }
+    } else if (len != used) {
+        return -EINVAL;
+    }
+    if (v > UINT64_MAX / mul)
+        return -ERANGE;
+    *out = v * mul;
+    return 0;
+}
+
+int cfg_parse_duration_ms(uint64_t *out, const char *s, size_t len, enum cfg_unit unit)
+{
+    uint64_t v, mul;
+    size_t used;
+    struct slice rest;
+
+    if (!parse_u64(&v, s, len, &used))
+        return -EINVAL;
+    rest = slice_make(s + used, len - used);
+    if (rest.len == 0)
+        mul = unit == CFG_UNIT_S ? 1000 : 1;
+    else if (slice_eq(rest, SLICE_LIT("ms")))
+        mul = 1;
+    else if (slice_eq(rest, SLICE_LIT("s")))
+        mul = 1000;
+    else if (slice_eq(rest, SLICE_LIT("m")))
+        mul = 60 * 1000;
+    else if (slice_eq(rest, SLICE_LIT("h")))
+        mul = 3600 * 1000;
+    else
+        return -EINVAL;
+    if (v > UINT64_MAX / mul)
+        return -ERANGE;
+    *out = v * mul;
+    return 0;
+}
+
+static void fmt_size(char *buf, size_t cap, uint64_t v)
+{
+    static const char suffix[] = {'G', 'M', 'k'};
+    static const unsigned shift[] = {30, 20, 10};
+
+    for (size_t i = 0; v != 0 && i < SW_ARRAY_LEN(suffix); i++) {
+        if ((v & ((1ull << shift[i]) - 1)) == 0) {
+            snprintf(buf, cap, "%" PRIu64 "%c", v >> shift[i], suffix[i]);
+            return;
+        }
+    }
+    snprintf(buf, cap, "%" PRIu64, v);
+}
+
+static void fmt_duration(char *buf, size_t cap, uint64_t ms)
+{
+    if (ms != 0 && ms % 3600000 == 0)
+        snprintf(buf, cap, "%" PRIu64 "h", ms / 3600000);
+    else if (ms != 0 && ms % 60000 == 0)
+        snprintf(buf, cap, "%" PRIu64 "m", ms / 60000);
+    else if (ms != 0 && ms % 1000 == 0)
+        snprintf(buf, cap, "%" PRIu64 "s", ms / 1000);
+    else
+        snprintf(buf, cap, "%" PRIu64 "ms", ms);
+}
+
+/* --- typed values --------------------------------------------------------- */
+
+static const char *type_word(struct fy_node *n)
+{
+    if (n == NULL)
+        return "nothing";
+    if (fy_node_is_alias(n))
+        return "an alias";
+    switch (fy_node_get_type(n)) {
+    case FYNT_SCALAR:
+        return is_null_scalar(n) ? "nothing" : "a scalar";
+    case FYNT_SEQUENCE:
+        return "a list";
+    case FYNT_MAPPING:
+        return "a mapping";
+    }
+    return "something else";
+}
+
+static int check_bounds_u(struct cfg_ctx *ctx, const struct cfg_opt *o, struct fy_node *n,
+                          uint64_t v, const char *s, size_t len)
+{
+    char lim[32];
+
+    if (v >= o->umin && v <= o->umax)
+        return 0;
+    if (o->type == CFG_T_SIZE)
+        fmt_size(lim, sizeof(lim), v < o->umin ? o->umin : o->umax);
+    else if (o->type == CFG_T_DURATION)
+        fmt_duration(lim, sizeof(lim), v < o->umin ? o->umin : o->umax);
+    else
+        snprintf(lim, sizeof(lim), "%" PRIu64, v < o->umin ? o->umin : o->umax);
+    return cfg_error(ctx, cfgn(n), "%.*s is %s %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s,
+                     v < o->umin ? "below the minimum" : "above the maximum", lim);
+}
+
+static int parse_bool(struct cfg_ctx *ctx, bool *dst, struct fy_node *n, const char *s, size_t len)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    struct slice v = slice_make(s, len);
+
+    for (size_t i = 0; i < SW_ARRAY_LEN(yes); i++) {
+        if (slice_caseeq_cstr(v, yes[i])) {
+            *dst = true;
+            return 0;
+        }
+        if (slice_caseeq_cstr(v, no[i])) {
+            *dst = false;
+            return 0;
+        }
+    }
+    return cfg_error(ctx, cfgn(n), "'%.*s' is not a boolean (use true or false)",
+                     (int)SW_MIN(len, CFG_MAX_SHOWN), s);
+}
+
+static int parse_int(struct cfg_ctx *ctx, const struct cfg_opt *o, int64_t *dst, struct fy_node *n,
+                     const char *s, size_t len)
+{
+    bool is_neg = len > 0 && s[0] == '-';
+    size_t skip = len > 0 && (s[0] == '-' || s[0] == '+');
+    uint64_t u;
+    size_t used;
+    int64_t v;
+
+    if (!parse_u64(&u, s + skip, len - skip, &used) || used != len - skip ||
+        u > (is_neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+        return cfg_error(ctx, cfgn(n), "'%.*s' is not an integer", (int)SW_MIN(len, CFG_MAX_SHOWN),
+                         s);
+    v = is_neg ? (int64_t)(0 - u) : (int64_t)u;
+    if (v < o->min)
+        return cfg_error(ctx, cfgn(n), "%" PRId64 " is below the minimum %" PRId64, v, o->min);
+    if (v > o->max)
+        return cfg_error(ctx, cfgn(n), "%" PRId64 " is above the maximum %" PRId64, v, o->max);
+    *dst = v;
+    return 0;
+}
+
+static int parse_enum(struct cfg_ctx *ctx, const struct cfg_opt *o, int *dst, struct fy_node *n,
+                      const char *s, size_t len)
+{
+    char names[256];
+    size_t nlen = 0;
+
+    for (int i = 0; o->names[i] != NULL; i++) {
+        if (slice_caseeq_cstr(slice_make(s, len), o->names[i])) {
+            *dst = i;
+            return 0;
+        }
+        buf_append(names, sizeof(names), &nlen, "%s%s", i ? ", " : "", o->names[i]);
+    }
+    return cfg_error(ctx, cfgn(n), "'%.*s' is not one of: %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s,
+                     nlen ? names : "(none)");
+}
+
+static int dup_string(struct cfg_ctx *ctx, const struct cfg_opt *o, char **dst, struct fy_node *n,
+                      const char *s, size_t len)
+{
+    const char *why;
+    char *copy;
+
+    if (memchr(s, '\0', len) != NULL)
+        return cfg_error(ctx, cfgn(n), "contains a NUL byte");
+    if (o->check != NULL && (why = o->check(s, len)) != NULL)
+        return cfg_error(ctx, cfgn(n), "'%.*s' %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s, why);
+    copy = strndup(s, len);
+    if (copy == NULL)
+        return oom(ctx);
+    *dst = copy;
+    return 0;
+}
+
+static void opt_release(const struct cfg_opt *o, void *dst);
+
+/*
+ * Parses a scalar option from text. 'n' is its YAML node, or NULL when the
+ * text is the option's built-in default.
+ */
+static int parse_scalar(struct cfg_ctx *ctx, const struct cfg_opt *o, void *dst, struct fy_node *n,
+                        const char *s, size_t len, bool is_null)
+{
+    uint64_t u;
+    int rc;
+
+    if (is_null && o->type != CFG_T_STRING)
+        return cfg_error(ctx, cfgn(n), "missing value");
+    switch (o->type) {
+    case CFG_T_BOOL:
+        return parse_bool(ctx, dst, n, s, len);
+    case CFG_T_INT:
+        return parse_int(ctx, o, dst, n, s, len);
+    case CFG_T_UINT:
+    case CFG_T_SIZE:
+    case CFG_T_DURATION:
+        if (o->type == CFG_T_SIZE)
+            rc = cfg_parse_size(&u, s, len);
+        else if (o->type == CFG_T_DURATION)
+            rc = cfg_parse_duration_ms(&u, s, len, o->unit);
+        else {
+            size_t used;
+            rc = parse_u64(&u, s, len, &used) && used == len ? 0 : -EINVAL;
+        }
+        if (rc == -ERANGE)
+            return cfg_error(ctx, cfgn(n), "'%.*s' is too large", (int)SW_MIN(len, CFG_MAX_SHOWN),
+                             s);
+        if (rc < 0)
+            return cfg_error(ctx, cfgn(n), "'%.*s' is not %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s,
+                             o->type == CFG_T_SIZE ? "a size (a number, optionally with k, M or G)"
+                             : o->type == CFG_T_DURATION ? "a duration (a number, optionally with "
+                                                           "ms, s, m or h)"
+                                                         : "a non-negative integer");
+        if ((rc = check_bounds_u(ctx, o, n, u, s, len)) < 0)
+            return rc;
+        if (o->type == CFG_T_UINT)
+            *(unsigned int *)dst = (unsigned int)u;
+        else if (o->type == CFG_T_SIZE)
+            *(size_t *)dst = (size_t)u;
+        else
+            *(uint64_t *)dst = u;
+        return 0;
+    case CFG_T_STRING: {
+        char *copy = NULL;
+        if ((rc = dup_string(ctx, o, &copy, n, is_null ? "" : s, is_null ? 0 : len)) < 0)
+            return rc;
+        free(*(char **)dst);
+        *(char **)dst = copy;
+        return 0;
+    }
+    case CFG_T_ENUM:
+        return parse_enum(ctx, o, dst, n, s, len);
+    default:
+        SW_ASSERT(!"not a scalar type");
+    }
+    return -EINVAL;
+}
+
+static int parse_strlist(struct cfg_ctx *ctx, const struct cfg_opt *o, struct cfg_strlist *dst,
+                         struct fy_node *n)
+{
+    size_t count;
+    int rc;
+
+    opt_release(o, dst);
+    if (is_null_scalar(n))
+        return 0;
+    if (!fy_node_is_sequence(n))
+        return cfg_error(ctx, cfgn(n), "expected a list of strings, got %s", type_word(n));
+    count = cfg_node_seq_count(cfgn(n));
+    if (count == 0)
+        return 0;
+    dst->items = calloc(count, sizeof(*dst->items));
+    if (dst->items == NULL)
+        return oom(ctx);
+    for (size_t i = 0; i < count; i++) {
+        struct fy_node *item = fy_node_sequence_get_by_index(n, (int)i);
+        size_t len;
+        const char *s = cfg_node_str(cfgn(item), &len);
+        if (s == NULL || is_null_scalar(item))
+            return cfg_error(ctx, cfgn(item), "expected a string, got %s", type_word(item));
+        if ((rc = dup_string(ctx, o, &dst->items[i], item, s, len)) < 0)
+            return rc;
+        dst->count = i + 1;
+    }
+    return 0;
+}
+
+static int load_table(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base,
+                      struct fy_node *map);
+
+/* Parses the YAML value 'n' of option 'o' into 'dst'. */
+static int load_opt(struct cfg_ctx *ctx, const struct cfg_opt *o, char *dst, struct fy_node *n)
+{
+    size_t len = 0;
+    const char *s;
+
+    if (n != NULL && fy_node_is_alias(n))
+        return cfg_error(ctx, cfgn(n), "YAML aliases are not supported");
+    switch (o->type) {
+    case CFG_T_SECTION:
+        if (is_null_scalar(n))
+            return 0;
+        if (!fy_node_is_mapping(n))
+            return cfg_error(ctx, cfgn(n), "expected a mapping of options, got %s", type_word(n));
+        return load_table(ctx, o->sub, dst, n);
+    case CFG_T_STRLIST:
+        return parse_strlist(ctx, o, (struct cfg_strlist *)(void *)dst, n);
+    case CFG_T_CUSTOM:
+        opt_release(o, dst);
+        return o->custom->parse(dst, cfgn(n), ctx);
+    default:
+        break;
+    }
+    if (n != NULL && !fy_node_is_scalar(n))
+        return cfg_error(ctx, cfgn(n), "expected a single value, got %s", type_word(n));
+    s = n ? fy_node_get_scalar(n, &len) : NULL;
+    return parse_scalar(ctx, o, dst, n, s ? s : "", s ? len : 0, is_null_scalar(n));
+}
+
+/* Levenshtein distance of two short strings, for "did you mean". */
+static size_t edit_distance(const char *a, size_t alen, const char *b)
+{
+    size_t row[CFG_MAX_SHOWN + 1];
+    size_t blen = strlen(b);
+
+    if (alen > CFG_MAX_SHOWN || blen > CFG_MAX_SHOWN)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= blen; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            row[j] = SW_MIN(SW_MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+            diag = up;
+        }
+    }
+    return row[blen];
+}
+
+static int unknown_key(struct cfg_ctx *ctx, const struct cfg_opt *table, struct fy_node *k,
+                       const char *key, size_t klen)
+{
+    const char *best = NULL;
+    size_t best_d = 3; /* suggest only close matches */
+
+    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
+        size_t d = edit_distance(key, klen, o->key);
+        if (d < best_d && d < klen) {
+            best_d = d;
+            best = o->key;
+        }
+    }
+    if (best)
+        return cfg_error(ctx, cfgn(k), "unknown option (did you mean '%s'?)", best);
+    return cfg_error(ctx, cfgn(k), "unknown option");
+}
+
+static int load_table(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base,
+                      struct fy_node *map)
+{
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    int rc;
+
+    while ((pair = fy_node_mapping_iterate(map, &it)) != NULL) {
+        struct fy_node *k = fy_node_pair_key(pair);
+        struct fy_node *v = fy_node_pair_value(pair);
+        const struct cfg_opt *o;
+        size_t klen = 0, saved;
+        const char *key = cfg_node_str(cfgn(k), &klen);
+
+        ctx->cur = NULL;
+        ctx->key = k;
+        if (key == NULL || is_null_scalar(k))
+            return cfg_error(ctx, cfgn(k), "option names must be plain words, got %s",
+                             type_word(k));
+        for (o = table; o->key != NULL; o++)
+            if (strlen(o->key) == klen && memcmp(o->key, key, klen) == 0)
+                break;
+        path_push(ctx, key, klen, &saved);
+        if (o->key == NULL)
+            return unknown_key(ctx, table, k, key, klen);
+        ctx->cur = v;
+        ctx->key = k;
+        if ((rc = load_opt(ctx, o, base + o->off, v)) < 0)
+            return rc;
+        path_pop(ctx, saved);
+    }
+    return 0;
+}
+
+/* --- defaults and release ------------------------------------------------- */
+
+static void opt_release(const struct cfg_opt *o, void *dst)
+{
+    switch (o->type) {
+    case CFG_T_STRING:
+        free(*(char **)dst);
+        break;
+    case CFG_T_STRLIST: {
+        struct cfg_strlist *l = dst;
+        for (size_t i = 0; i < l->count; i++)
+            free(l->items[i]);
+        free(l->items);
+        break;
+    }
+    case CFG_T_CUSTOM:
+        if (o->custom->free)
+            o->custom->free(dst);
+        break;
+    case CFG_T_SECTION:
+        cfg_free(o->sub, dst);
+        return;
+    default:
+        break;
+    }
+    memset(dst, 0, o->size);
+}
+
+static void zero_fields(const struct cfg_opt *table, char *base)
+{
+    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
+        if (o->type == CFG_T_SECTION)
+            zero_fields(o->sub, base + o->off);
+        else
+            memset(base + o->off, 0, o->size);
+    }
+}
+
+void cfg_free(const struct cfg_opt *table, void *base)
+{
+    for (const struct cfg_opt *o = table; o->key != NULL; o++)
+        opt_release(o, (char *)base + o->off);
+}
+
+static struct fy_parse_cfg parse_cfg(struct fy_diag *diag)
+{
+    /* No FYPCF_RESOLVE_DOCUMENT: aliases stay unexpanded (and are refused),
+     * so a "billion laughs" file cannot blow up memory. */
+    struct fy_parse_cfg pc = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_AUTO | FYPCF_JSON_NONE,
+                              .diag = diag};
+    return pc;
+}
+
+/* A list or custom default is YAML text ("[a, b]"); parse it as a document. */
+static int default_from_yaml(struct cfg_ctx *ctx, const struct cfg_opt *o, char *dst)
+{
+    struct fy_parse_cfg pc = parse_cfg(NULL);
+    struct fy_document *doc;
+    int rc;
+
+    doc = fy_document_build_from_string(&pc, o->def, strlen(o->def));
+    if (doc == NULL)
+        return cfg_error(ctx, NULL, "built-in default '%s' is not valid YAML", o->def);
+    ctx->cur = fy_document_root(doc);
+    ctx->key = NULL;
+    rc = load_opt(ctx, o, dst, ctx->cur);
+    ctx->cur = NULL;
+    fy_document_destroy(doc);
+    return rc;
+}
+
+static int fill_defaults(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base)
+{
+    int rc = 0;
+
+    for (const struct cfg_opt *o = table; o->key != NULL && rc == 0; o++) {
+        size_t saved;
+        char *dst = base + o->off;
+
+        path_push(ctx, o->key, strlen(o->key), &saved);
+        if (o->type == CFG_T_SECTION)
+            rc = fill_defaults(ctx, o->sub, dst);
+        else if (o->def == NULL && o->type == CFG_T_STRING)
+            rc = parse_scalar(ctx, o, dst, NULL, "", 0, true);
+        else if (o->def == NULL)
+            memset(dst, 0, o->size);
+        else if (o->type == CFG_T_STRLIST || o->type == CFG_T_CUSTOM)
+            rc = default_from_yaml(ctx, o, dst);
+        else
+            rc = parse_scalar(ctx, o, dst, NULL, o->def, strlen(o->def), false);
+        path_pop(ctx, saved);
+    }
+    return rc;
+}
+
+/* --- loading -------------------------------------------------------------- */
+
+static void diag_discard(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    (void)diag;
+    (void)user;
+    (void)buf;
+    (void)len;
+}
+
+static int syntax_error(struct cfg_ctx *ctx, struct fy_diag *diag)
+{
+    void *it = NULL;
+    struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+    size_t len = 0;
+
+    if (e == NULL)
+        return plain_error(ctx, -EINVAL, "cannot parse YAML");
+    ctx->has_error = true;
+    /* libfyaml's collected errors are already 1-based */
+    buf_append(ctx->err, ctx->errlen, &len, "%s:%d:%d: invalid YAML: %s", ctx->file,
+               SW_MAX(e->line, 1), SW_MAX(e->column, 1), e->msg ? e->msg : "syntax error");
+    return -EINVAL;
+}
+
+static int load_document(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base,
+                         const char *yaml, size_t len)
+{
+    struct fy_diag_cfg dc;
+    struct fy_diag *diag;
+    struct fy_parser *fyp = NULL;
+    struct fy_document *doc = NULL, *extra = NULL;
+    struct fy_parse_cfg pc;
+    struct fy_node *root;
+    int rc;
+
+    fy_diag_cfg_default(&dc);
+    dc.fp = NULL;
+    dc.output_fn = diag_discard;
+    dc.level = FYET_ERROR;
+    diag = fy_diag_create(&dc);
+    if (diag == NULL)
+        return oom(ctx);
+    fy_diag_set_collect_errors(diag, true);
+    pc = parse_cfg(diag);
+    fyp = fy_parser_create(&pc);
+    if (fyp == NULL) {
+        rc = oom(ctx);
+        goto out;
+    }
+    if (fy_parser_set_string(fyp, yaml, len) != 0) {
+        rc = oom(ctx);
+        goto out;
+    }
+    doc = fy_parse_load_document(fyp);
+    if (doc == NULL && fy_parser_get_stream_error(fyp)) {
+        rc = syntax_error(ctx, diag);
+        goto out;
+    }
+    if (doc != NULL) {
+        extra = fy_parse_load_document(fyp);
+        if (extra == NULL && fy_parser_get_stream_error(fyp)) {
+            rc = syntax_error(ctx, diag);
+            goto out;
+        }
+    }
+    if (extra != NULL) {
+        ctx->cur = NULL;
+        ctx->key = NULL;
+        rc = cfg_error(ctx, cfgn(fy_document_root(extra)),
+                       "only one YAML document is allowed (remove '---')");
+        goto out;
+    }
+    root = doc ? fy_document_root(doc) : NULL;
+    if (root == NULL || is_null_scalar(root)) {
+        rc = 0; /* empty file: every default */
+    } else if (!fy_node_is_mapping(root)) {
+        rc = cfg_error(ctx, cfgn(root), "expected a mapping of options, got %s", type_word(root));
+    } else {
+        rc = load_table(ctx, table, base, root);
+    }
+out:
+    if (extra)
+        fy_parse_document_destroy(fyp, extra);
+    if (doc)
+        fy_parse_document_destroy(fyp, doc);
+    if (fyp)
+        fy_parser_destroy(fyp);
+    fy_diag_destroy(diag);
+    return rc;
+}
+
+int cfg_load_buf(const struct cfg_opt *table, void *base, const char *yaml, size_t len,
+                 const char *name, char *err, size_t errlen)
+{
+    struct cfg_ctx ctx = {.file = name, .err = err, .errlen = errlen};
+    int rc;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    zero_fields(table, base);
+    ctx.in_default = true;
+    rc = fill_defaults(&ctx, table, base);
+    ctx.in_default = false;
+    if (rc == 0)
+        rc = load_document(&ctx, table, base, yaml, len);
+    if (rc < 0) {
+        if (!ctx.has_error)
+            (void)plain_error(&ctx, rc, "cannot load configuration");
+        cfg_free(table, base);
+    }
+    return rc;
+}
+
+int cfg_load_file(const struct cfg_opt *table, void *base, const char *path, char *err,
+                  size_t errlen)
+{
+    struct cfg_ctx ctx = {.file = path, .err = err, .errlen = errlen};
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    int fd, rc;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    zero_fields(table, base);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return plain_error(&ctx, -errno, "%s", strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        rc = plain_error(&ctx, -errno, "%s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = plain_error(&ctx, -EINVAL, "not a regular file");
+        goto out;
+    }
+    if (st.st_size > (off_t)CFG_MAX_FILE) {
+        rc = plain_error(&ctx, -EFBIG, "file is larger than %u bytes", CFG_MAX_FILE);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        rc = oom(&ctx);
+        goto out;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = plain_error(&ctx, -errno, "%s", strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    rc = cfg_load_buf(table, base, buf, got, path, err, errlen);
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* --- reference ------------------------------------------------------------ */
+
+static void md_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else if (*s == '\n')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+}
+
+static const char *type_name(const struct cfg_opt *o)
+{
+    switch (o->type) {
+    case CFG_T_BOOL:
+        return "bool";
+    case CFG_T_INT:
+    case CFG_T_UINT:
+        return "integer";
+    case CFG_T_SIZE:
+        return "size";
+    case CFG_T_DURATION:
+        return o->unit == CFG_UNIT_S ? "duration (plain number: seconds)"
+                                     : "duration (plain number: milliseconds)";
+    case CFG_T_STRING:
+        return "string";
+    case CFG_T_ENUM:
+        return "enum";
+    case CFG_T_STRLIST:
+        return "list of strings";
+    case CFG_T_CUSTOM:
+        return o->custom->type_name;
+    default:
+        return "section";
+    }
+}
+
+static void write_default(FILE *f, const struct cfg_opt *o)
+{
+    const char *zero;
+
+    if (o->def != NULL) {
+        fputc('`', f);
+        md_escaped(f, o->def);
+        fputc('`', f);
+        return;
+    }
+    switch (o->type) {
+    case CFG_T_BOOL:
+        zero = "`false`";
+        break;
+    case CFG_T_STRING:
+        zero = "`\"\"`";
+        break;
+    case CFG_T_STRLIST:
+        zero = "`[]`";
+        break;
+    case CFG_T_CUSTOM:
+        zero = "(none)";
+        break;
+    default:
+        zero = "`0`";
+        break;
+    }
+    fputs(zero, f);
+}
+
+static void write_bounds(FILE *f, const struct cfg_opt *o)
+{
+    char lo[32], hi[32];
+
+    switch (o->type) {
+    case CFG_T_INT:
+        fprintf(f, "%" PRId64 " .. %" PRId64, o->min, o->max);
+        break;
+    case CFG_T_UINT:
+        fprintf(f, "%" PRIu64 " .. %" PRIu64, o->umin, o->umax);
+        break;
+    case CFG_T_SIZE:
+        fmt_size(lo, sizeof(lo), o->umin);
+        fmt_size(hi, sizeof(hi), o->umax);
+        fprintf(f, "%s .. %s", lo, hi);
+        break;
+    case CFG_T_DURATION:
+        fmt_duration(lo, sizeof(lo), o->umin);
+        fmt_duration(hi, sizeof(hi), o->umax);
+        fprintf(f, "%s .. %s", lo, hi);
+        break;
+    case CFG_T_ENUM:
+        for (int i = 0; o->names[i] != NULL; i++)
+            fprintf(f, "%s`%s`", i ? ", " : "", o->names[i]);
+        break;
+    default:
+        break;
+    }
+}
+
+static void write_table(FILE *f, const struct cfg_opt *table, const char *prefix, int level)
+{
+    bool has_rows = false;
+    char path[CFG_MAX_PATH];
+
+    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
+        if (o->type == CFG_T_SECTION)
+            continue;
+        if (!has_rows) {
+            fputs("| key | type | default | bounds | reload | description |\n", f);
+            fputs("|---|---|---|---|---|---|\n", f);
+            has_rows = true;
+        }
+        fprintf(f, "| `%s%s%s` | ", prefix, *prefix ? "." : "", o->key);
+        md_escaped(f, type_name(o));
+        fputs(" | ", f);
+        write_default(f, o);
+        fputs(" | ", f);
+        write_bounds(f, o);
+        fprintf(f, " | %s | ", o->is_reloadable ? "yes" : "no");
+        md_escaped(f, o->help ? o->help : "");
+        fputs(" |\n", f);
+    }
+    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
+        if (o->type != CFG_T_SECTION)
+            continue;
+        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", o->key);
+        fprintf(f, "\n%.*s `%s`\n\n", SW_MIN(SW_MAX(level, 1), 6), "######", path);
+        if (o->help) {
+            md_escaped(f, o->help);
+            fputs("\n\n", f);
+        }
+        write_table(f, o->sub, path, level + 1);
+    }
+}
+
+void cfg_write_reference(FILE *f, const struct cfg_opt *table, int level)
+{
+    write_table(f, table, "", level);
+}
