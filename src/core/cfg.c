@@ -56,6 +56,16 @@ static bool node_mark(struct fy_node *n, int *line, int *col, int depth)
             return false;
         *line = m->line + 1;
         *col = m->column + 1;
+        /* the token starts after the opening quote or '*'; point at that */
+        switch (fy_node_get_style(n)) {
+        case FYNS_SINGLE_QUOTED:
+        case FYNS_DOUBLE_QUOTED:
+        case FYNS_ALIAS:
+            *col = SW_MAX(*col - 1, 1);
+            break;
+        default:
+            break;
+        }
         return true;
     }
     case FYNT_SEQUENCE:
