@@ -47,9 +47,9 @@ const char *sip_method_name(enum sip_method m);
 
 /* Bounds for one message; every field configurable (limits section). */
 struct sip_limits {
-    size_t max_msg_size;    /* bytes, whole message incl. body */
-    unsigned max_headers;   /* header fields (not values) */
-    unsigned max_via;       /* Via values (multi-value fields count each) */
+    size_t max_msg_size;  /* bytes, whole message incl. body */
+    unsigned max_headers; /* header fields (not values) */
+    unsigned max_via;     /* Via values (multi-value fields count each) */
 };
 #define SIP_LIMITS_DEFAULT ((struct sip_limits){65535, 128, 32})
 
@@ -67,6 +67,7 @@ struct sip_hdr {
 struct sipmsg {
     /* private: refcount and block bookkeeping */
     _Atomic unsigned refs;
+    unsigned max_via; /* private: lim->max_via given to sipmsg_new */
 
     const char *buf; /* owned (same block): the received bytes */
     size_t len;
@@ -91,15 +92,15 @@ struct sipmsg {
     uint16_t last[HDR_COUNT];  /* last field per id (for appending chains) */
 
     /* eagerly parsed */
-    struct sip_via via1;     /* first value of the first Via field */
-    unsigned via_count;      /* Via values across all fields */
+    struct sip_via via1; /* first value of the first Via field */
+    unsigned via_count;  /* Via values across all fields */
     struct sip_nameaddr from;
     struct sip_nameaddr to;
     struct slice call_id;
     struct sip_cseq cseq;
-    int max_forwards;        /* -1 when absent */
-    long content_length;     /* -1 when absent */
-    size_t head_len;         /* bytes up to and including the empty line */
+    int max_forwards;    /* -1 when absent */
+    long content_length; /* -1 when absent */
+    size_t head_len;     /* bytes up to and including the empty line */
     struct slice body;
 
     /* which of the five fields a 400 needs were parsed correctly */
@@ -125,7 +126,8 @@ int sipmsg_parse(struct sipmsg *m, struct sip_err *err) warn_unused_result;
 int sipmsg_parse_full(const struct sipmsg *m, struct sip_err *err) warn_unused_result;
 
 /* True when a request had Via, From, To, Call-ID and CSeq good enough to
- * address a 400 (RFC 3261 §8.2.2 / DESIGN.md input rules). */
+ * address a 400 (RFC 3261 §8.2.2 / DESIGN.md input rules). Always false
+ * for ACK, which never gets a response (RFC 3261 §17.2.1). */
 bool sipmsg_can_reply(const struct sipmsg *m);
 
 /* Stream framing (TCP/TLS, RFC 3261 §18.3): looks at buf[0..len) and
