@@ -95,6 +95,29 @@ static void buf_append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
     *len = SW_MIN(*len + (size_t)n, cap - 1);
 }
 
+/*
+ * Stores the one-line error, escaping control bytes: values quoted from the
+ * file may hold CR/LF, and the message must stay one line on a terminal.
+ */
+static void set_error_line(struct cfg_ctx *ctx, const char *line)
+{
+    size_t len = 0;
+
+    if (ctx->errlen == 0)
+        return;
+    ctx->err[0] = '\0';
+    for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+        if (*p == '\r')
+            buf_append(ctx->err, ctx->errlen, &len, "\\r");
+        else if (*p == '\n')
+            buf_append(ctx->err, ctx->errlen, &len, "\\n");
+        else if (*p < 0x20 || *p == 0x7f)
+            buf_append(ctx->err, ctx->errlen, &len, "\\x%02x", *p);
+        else
+            buf_append(ctx->err, ctx->errlen, &len, "%c", *p);
+    }
+}
+
 static bool is_inside(struct fy_node *n, struct fy_node *top)
 {
     for (int depth = 0; n != NULL && depth <= CFG_MAX_DEPTH; depth++, n = fy_node_get_parent(n))
@@ -137,10 +160,9 @@ static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va
 
 static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va_list ap)
 {
-    char path[CFG_MAX_PATH + 64];
-    size_t plen = 0;
+    char path[CFG_MAX_PATH + 64], line_buf[1024];
+    size_t plen = 0, len = 0;
     int line = 1, col = 1;
-    size_t len = 0;
 
     if (ctx->has_error)
         return -EINVAL;
@@ -150,14 +172,12 @@ static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va
     buf_append(path, sizeof(path), &plen, "%s", ctx->path);
     if (n != NULL && ctx->cur != NULL && is_inside(n, ctx->cur))
         path_suffix(path, sizeof(path), &plen, n, ctx->cur, 0);
-    if (ctx->errlen == 0)
-        return -EINVAL;
-    ctx->err[0] = '\0';
-    buf_append(ctx->err, ctx->errlen, &len,
+    buf_append(line_buf, sizeof(line_buf), &len,
                "%s:%d:%d: %s: ", ctx->in_default ? "(built-in default)" : ctx->file, line, col,
                plen ? path : "(top level)");
-    if (len < ctx->errlen)
-        (void)vsnprintf(ctx->err + len, ctx->errlen - len, fmt, ap);
+    if (len < sizeof(line_buf))
+        (void)vsnprintf(line_buf + len, sizeof(line_buf) - len, fmt, ap);
+    set_error_line(ctx, line_buf);
     return -EINVAL;
 }
 
@@ -177,18 +197,20 @@ static int plain_error(struct cfg_ctx *ctx, int rc, const char *fmt, ...) SW_PRI
 /* An error without a node: "file: what" (I/O, out of memory). */
 static int plain_error(struct cfg_ctx *ctx, int rc, const char *fmt, ...)
 {
-    va_list ap;
+    char line[1024];
     size_t len = 0;
+    va_list ap;
 
-    if (ctx->has_error || ctx->errlen == 0)
+    if (ctx->has_error)
         return rc;
     ctx->has_error = true;
-    buf_append(ctx->err, ctx->errlen, &len, "%s: ", ctx->file);
-    if (len < ctx->errlen) {
+    buf_append(line, sizeof(line), &len, "%s: ", ctx->file);
+    if (len < sizeof(line)) {
         va_start(ap, fmt);
-        (void)vsnprintf(ctx->err + len, ctx->errlen - len, fmt, ap);
+        (void)vsnprintf(line + len, sizeof(line) - len, fmt, ap);
         va_end(ap);
     }
+    set_error_line(ctx, line);
     return rc;
 }
 
@@ -808,14 +830,16 @@ static int syntax_error(struct cfg_ctx *ctx, struct fy_diag *diag)
 {
     void *it = NULL;
     struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+    char line[1024];
     size_t len = 0;
 
     if (e == NULL)
         return plain_error(ctx, -EINVAL, "cannot parse YAML");
     ctx->has_error = true;
     /* libfyaml's collected errors are already 1-based */
-    buf_append(ctx->err, ctx->errlen, &len, "%s:%d:%d: invalid YAML: %s", ctx->file,
+    buf_append(line, sizeof(line), &len, "%s:%d:%d: invalid YAML: %s", ctx->file,
                SW_MAX(e->line, 1), SW_MAX(e->column, 1), e->msg ? e->msg : "syntax error");
+    set_error_line(ctx, line);
     return -EINVAL;
 }
 
@@ -902,7 +926,8 @@ int cfg_load_buf(const struct cfg_opt *table, void *base, const char *yaml, size
         rc = load_document(&ctx, table, base, yaml, len);
     if (rc < 0) {
         if (!ctx.has_error)
-            (void)plain_error(&ctx, rc, "cannot load configuration");
+            (void)plain_error(&ctx, rc,
+                              rc == -ENOMEM ? "out of memory" : "cannot load configuration");
         cfg_free(table, base);
     }
     return rc;
@@ -1004,6 +1029,10 @@ static void write_default(FILE *f, const struct cfg_opt *o)
 {
     const char *zero;
 
+    if (o->def != NULL && o->def[0] == '\0') {
+        fputs("`\"\"`", f);
+        return;
+    }
     if (o->def != NULL) {
         fputc('`', f);
         md_escaped(f, o->def);
