@@ -186,7 +186,7 @@ static bool via_param(struct sip_via *v, struct slice n, struct slice val)
 {
     uint64_t num;
     switch (n.len) {
-    case 4:
+    case 3:
         if (slice_caseeq_cstr(n, "ttl"))
             return sw_parse_uint(val, 255, &num);
         break;
