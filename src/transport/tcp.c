@@ -5,6 +5,7 @@
 #include "transport/tp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,6 +587,19 @@ void tcp_accept_cb(int fd, uint32_t events, void *arg)
         if (cfd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if ((errno == EMFILE || errno == ENFILE) && w->spare_fd >= 0) {
+                /* Out of descriptors: the pending connection would keep the
+                 * level-triggered listener firing. Give up the spare fd to
+                 * accept and close it, then take the spare back. */
+                close(w->spare_fd);
+                cfd = accept(fd, NULL, NULL);
+                if (cfd >= 0)
+                    close(cfd);
+                w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                metric_inc(tp->m.tcp_refused_max);
+                LOG_RL(LOG_LVL_WARN, TP_MOD, "tcp: out of file descriptors, refused a connection");
+                return;
+            }
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 LOG_RL(LOG_LVL_WARN, TP_MOD, "tcp: accept: %s", strerror(errno));
             return;
@@ -626,6 +640,7 @@ int tcp_worker_init(struct tp_worker *w)
     w->conns_by_addr = htab_new(64);
     if (w->conns_by_id == NULL || w->conns_by_addr == NULL)
         return -ENOMEM;
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (size_t l = 0; l < tp->nlisteners; l++) {
         struct tp_sock *s = &w->socks[l];
         int rc;
@@ -656,6 +671,9 @@ void tcp_worker_fini(struct tp_worker *w)
         htab_free(w->conns_by_addr);
     w->conns_by_id = NULL;
     w->conns_by_addr = NULL;
+    if (w->spare_fd >= 0)
+        close(w->spare_fd);
+    w->spare_fd = -1;
 }
 
 /* ---- sending ---- */

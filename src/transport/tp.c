@@ -48,6 +48,8 @@ static void rx_job_run(struct ev_job *j)
 
     if (!w->stopping)
         w->tp->h.recv(w, rj->msg, rj->rc, &rj->err, &rj->flow, w->tp->arg);
+    else
+        metric_inc(w->tp->m.handoffs_discarded);
     sipmsg_unref(rj->msg);
     free(rj);
 }
@@ -123,6 +125,8 @@ static void metrics_register(struct tp_metrics *m)
         metric_register("sip_tx_dropped_no_conn_total", "TCP sends to a closed connection");
     m->drop_outq = metric_register("sip_tx_dropped_outq_total", "TCP sends over the queue limit");
     m->handoffs = metric_register("sip_handoffs_total", "messages handed to another worker");
+    m->handoffs_discarded = metric_register("sip_handoffs_discarded_total",
+                                            "hand-offs still queued at shutdown, freed unrun");
     m->send_handoffs =
         metric_register("sip_send_handoffs_total", "TCP sends handed to the owning worker");
     m->tcp_accepted = metric_register("tcp_accepted_total", "TCP connections accepted");
@@ -283,6 +287,7 @@ struct tp *tp_new(const struct tp_config *cfg, const struct tp_handlers *h, void
         w->tp = tp;
         w->id = i;
         w->tx_fd = -1;
+        w->spare_fd = -1;
         w->loop = ev_loop_new();
         w->socks = calloc(tp->nlisteners ? tp->nlisteners : 1, sizeof(*w->socks));
         if (w->loop == NULL || w->socks == NULL)

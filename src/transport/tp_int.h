@@ -44,9 +44,10 @@ struct tp_metrics {
     metric_id drop_nomem;
     metric_id drop_send_again; /* UDP socket buffer full */
     metric_id drop_send_error;
-    metric_id drop_no_conn; /* TCP send to a connection that is gone */
-    metric_id drop_outq;    /* TCP output queue full */
-    metric_id handoffs;     /* messages posted to another worker */
+    metric_id drop_no_conn;       /* TCP send to a connection that is gone */
+    metric_id drop_outq;          /* TCP output queue full */
+    metric_id handoffs;           /* messages posted to another worker */
+    metric_id handoffs_discarded; /* still queued at shutdown: freed unrun */
     metric_id send_handoffs;
     metric_id tcp_accepted;
     metric_id tcp_connected; /* outbound connect() completed */
@@ -107,6 +108,7 @@ struct tp_worker {
     struct htab *conns_by_id;
     struct htab *conns_by_addr;
     struct tp_conn *dead; /* closed, freed before sleep (owned list) */
+    int spare_fd;         /* owned; /dev/null, given up to shed a connection on EMFILE */
     uint64_t next_conn_seq;
 };
 

@@ -844,8 +844,13 @@ static void test_shutdown_with_jobs_queued_leaks_nothing(void **state)
         int n = make_msg(msg, sizeof(msg), "hold", NULL, "");
         udp_send_to(fds[i], udp_addr(), msg, (size_t)n);
     }
+    uint64_t discarded = metric_val("sip_handoffs_discarded_total");
     atomic_store(&ctx.stop_called, true);
     tp_stop(g_tp);
+    /* Usually > 0; which jobs are still queued is up to the scheduler, so
+     * this is reported, not asserted. ASan checks that none leaked. */
+    print_message("hand-offs freed unrun at shutdown: %llu\n",
+                  (unsigned long long)(metric_val("sip_handoffs_discarded_total") - discarded));
     assert_int_equal(atomic_load(&ctx.fini_calls), 2);
     tp_free(g_tp);
     g_tp = NULL;
