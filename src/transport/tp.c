@@ -169,8 +169,6 @@ static int config_check(const struct tp_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "udp_batch must be 1..1024");
     else if (c->tcp_max_conns == 0 || c->tcp_max_per_source == 0)
         snprintf(err, errlen, "tcp_max_conns and tcp_max_per_source must be > 0");
-    else if (c->tcp_max_outq < c->limits.max_msg_size)
-        snprintf(err, errlen, "tcp_max_outq must be >= max_msg_size");
     else if (c->nlisteners > 0 && c->listeners == NULL)
         snprintf(err, errlen, "listeners missing");
     else
@@ -260,6 +258,9 @@ struct tp *tp_new(const struct tp_config *cfg, const struct tp_handlers *h, void
         goto nomem;
     tp->cfg = *cfg;
     tp->cfg.listeners = NULL;
+    /* A connection must be able to queue at least one whole message. */
+    if (tp->cfg.tcp_max_outq < tp->cfg.limits.max_msg_size)
+        tp->cfg.tcp_max_outq = tp->cfg.limits.max_msg_size;
     tp->h = *h;
     tp->arg = arg;
     tp->nthreads = UINT32_MAX;
