@@ -92,8 +92,9 @@ struct tp_config {
     unsigned tcp_max_per_source; /* inbound connections per source IP */
     uint32_t tcp_idle_timeout_ms;
     uint32_t tcp_connect_timeout_ms;
-    size_t
-        tcp_max_outq; /* bytes queued per connection before sends fail (raised to max_msg_size) */
+    /* Bytes queued per connection before sends fail; raised to
+     * max_msg_size if smaller. */
+    size_t tcp_max_outq;
 };
 #define TP_MAX_WORKERS 64 /* bounded by METRIC_MAX_WORKERS */
 
