@@ -569,6 +569,46 @@ static void test_udp_response_without_rport_goes_to_sent_by_port(void **state)
     close(ofd);
 }
 
+static void test_udp_ipv6_listener_replies(void **state)
+{
+    struct tp_config cfg;
+    struct tp_listen l6;
+    struct tp_addr me;
+    socklen_t alen = sizeof(me.u);
+    char msg[1024], buf[1024];
+    (void)state;
+
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(tp_addr_parse(&me, SLICE_LIT("[::1]:0"), 0), 0);
+    if (fd < 0 || bind(fd, &me.u.sa, me.len) < 0) {
+        if (fd >= 0)
+            close(fd);
+        skip(); /* no IPv6 loopback here */
+    }
+    assert_int_equal(getsockname(fd, &me.u.sa, &alen), 0);
+    me.len = alen;
+    tp_config_defaults(&cfg);
+    l6.proto = TP_UDP;
+    assert_int_equal(tp_addr_parse(&l6.addr, SLICE_LIT("[::1]:0"), 0), 0);
+    cfg.listeners = &l6;
+    cfg.nlisteners = 1;
+    cfg.nworkers = 2;
+    start(&cfg);
+    ctx.reply = true;
+    assert_int_equal(tp_listener_find(g_tp, TP_UDP, AF_INET6), 0);
+    assert_int_equal(tp_listener_find(g_tp, TP_TCP, AF_INET6), -ENOENT);
+    int n = make_msg(msg, sizeof(msg), "v6-1", "SIP/2.0/UDP [::1]:9;rport;branch=z9hG4bK-6", "");
+    udp_send_to(fd, &tp_listener(g_tp, 0)->addr, msg, (size_t)n);
+    assert_true(read_until(fd, buf, sizeof(buf), "v6-1", 5000) > 0);
+    assert_true(wait_nrec(1));
+    const struct rec *r = find_rec("v6-1");
+    assert_non_null(r);
+    assert_int_equal(r->remote_port, tp_addr_port(&me));
+    assert_string_equal(r->fix.received, "::1");
+    assert_true(r->fix.add_received); /* rport present: always (RFC 3581 §4) */
+    close(fd);
+}
+
 /* ---- TCP ---- */
 
 static void test_tcp_message_split_across_three_writes(void **state)
@@ -881,6 +921,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_udp_response_without_rport_goes_to_sent_by_port,
                                         setup_default, teardown),
+        cmocka_unit_test_teardown(test_udp_ipv6_listener_replies, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_message_split_across_three_writes, setup_default,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tcp_two_messages_in_one_write_and_keepalives,
