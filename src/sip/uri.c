@@ -486,6 +486,21 @@ static bool find_esc(struct slice list, char sep, struct slice name, struct slic
     return false;
 }
 
+/* True when item name n (a slice of list) is the first of its name in
+ * list: repeated parameters are compared by their first occurrence only,
+ * which keeps the comparison reflexive and symmetric. */
+static bool is_first(struct slice list, char sep, struct slice n)
+{
+    struct slice m, v;
+    while (next_item(&list, sep, &m, &v)) {
+        if (m.p == n.p)
+            return true;
+        if (esc_eq(m, n, true))
+            return false;
+    }
+    return true;
+}
+
 static bool is_sticky_param(struct slice name)
 {
     /* RFC 3261 §19.1.4: user, ttl, method, maddr and transport must
@@ -501,6 +516,8 @@ static bool params_equal(struct slice a, struct slice b)
 {
     struct slice rest = a, n, v, w;
     while (next_item(&rest, ';', &n, &v)) {
+        if (!is_first(a, ';', n))
+            continue;
         if (find_esc(b, ';', n, &w)) {
             if (!esc_eq(v, w, true))
                 return false;
@@ -520,7 +537,7 @@ static bool headers_equal(struct slice a, struct slice b)
     /* Header components are never ignored: same set, same values. */
     struct slice rest = a, n, v, w;
     while (next_item(&rest, '&', &n, &v))
-        if (!find_esc(b, '&', n, &w) || !esc_eq(v, w, false))
+        if (is_first(a, '&', n) && (!find_esc(b, '&', n, &w) || !esc_eq(v, w, false)))
             return false;
     rest = b;
     while (next_item(&rest, '&', &n, &v))

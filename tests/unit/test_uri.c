@@ -233,6 +233,18 @@ static void test_uri_equal_follows_rfc3261_19_1_4_examples(void **state)
     assert_true(equal("sip:a@[2001:DB8::1]", "sip:a@[2001:db8::1]"));
 }
 
+static void test_uri_equal_stays_reflexive_with_repeated_parameters(void **state)
+{
+    (void)state;
+    /* found by fuzz_uri: repeated names are compared by first occurrence */
+    assert_true(equal("sip:biloxi.com;transport=tcp;method=REsip:1_unusual.xi.com;transport=tcp;"
+                      "method=REsip:1_unusual.URURI~(to-b",
+                      "sip:biloxi.com;transport=tcp;method=REsip:1_unusual.xi.com;transport=tcp;"
+                      "method=REsip:1_unusual.URURI~(to-b"));
+    assert_true(equal("sip:a@b?x=1&x=2", "sip:a@b?x=1&x=2"));
+    assert_true(equal("sip:a@b;p=1;p=2", "sip:a@b;p=1"));
+}
+
 static void test_tel_uris_compare_ignoring_visual_separators(void **state)
 {
     (void)state;
@@ -255,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_other_schemes_are_absolute_uris),
         cmocka_unit_test(test_uri_param_find_returns_values_and_flags),
         cmocka_unit_test(test_uri_equal_follows_rfc3261_19_1_4_examples),
+        cmocka_unit_test(test_uri_equal_stays_reflexive_with_repeated_parameters),
         cmocka_unit_test(test_tel_uris_compare_ignoring_visual_separators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
