@@ -228,7 +228,7 @@ static void usage(const char *argv0)
     fprintf(stderr,
             "usage: %s [-c] [-t SECONDS] [-r REPS] [-v VARIANT] MESSAGE-FILE...\n"
             "  -c          verify every variant on every message, then exit\n"
-            "  -t SECONDS  CPU time per repetition (default 0.3)\n"
+            "  -t SECONDS  CPU time per repetition (default 0.25)\n"
             "  -r REPS     repetitions, median reported (default 5, odd, max %d)\n"
             "  -v VARIANT  run only this variant\n"
             "Prints one TSV line per variant and message:\n"
@@ -239,7 +239,7 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-    struct bench_opts o = {0.3, 5, false, NULL};
+    struct bench_opts o = {0.25, 5, false, NULL};
     struct bench_msg msgs[BENCH_MAX_MSGS];
     unsigned nmsg = 0;
     bool found = false;
