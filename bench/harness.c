@@ -25,10 +25,10 @@ struct bench_msg {
 };
 
 struct bench_opts {
-    double rep_s;      /* CPU seconds per repetition */
-    unsigned reps;     /* repetitions; the median is reported */
-    bool check_only;   /* verify and exit */
-    const char *only;  /* run only this variant, or NULL */
+    double rep_s;     /* CPU seconds per repetition */
+    unsigned reps;    /* repetitions; the median is reported */
+    bool check_only;  /* verify and exit */
+    const char *only; /* run only this variant, or NULL */
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -93,7 +93,8 @@ static bool text_header(const struct bench_msg *m, const char *long_name, const 
         while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
             nlen--;
         if ((nlen == strlen(long_name) && strncasecmp(line, long_name, nlen) == 0) ||
-            (short_name && nlen == strlen(short_name) && strncasecmp(line, short_name, nlen) == 0)) {
+            (short_name && nlen == strlen(short_name) &&
+             strncasecmp(line, short_name, nlen) == 0)) {
             const char *s = colon + 1;
             const char *e = eol;
 

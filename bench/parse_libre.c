@@ -63,8 +63,7 @@ static bool auth_h(const struct sip_hdr *hdr, const struct sip_msg *msg, void *a
 
 static int decode_rest(const struct sip_msg *msg, unsigned *vias)
 {
-    static const enum sip_hdrid addr_ids[] = {SIP_HDR_CONTACT, SIP_HDR_ROUTE,
-                                              SIP_HDR_RECORD_ROUTE,
+    static const enum sip_hdrid addr_ids[] = {SIP_HDR_CONTACT, SIP_HDR_ROUTE, SIP_HDR_RECORD_ROUTE,
                                               SIP_HDR_P_ASSERTED_IDENTITY};
     struct full_ctx c = {0, 0};
 
