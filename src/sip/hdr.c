@@ -16,6 +16,11 @@ static int fail(struct sip_err *err, struct slice base, const char *at, const ch
     return SIP_PARSE_BAD;
 }
 
+/* Bytes that change the state of the list splitter. */
+static const bool list_special[256] = {
+    [','] = true, ['"'] = true, ['<'] = true, ['>'] = true, ['\\'] = true,
+};
+
 bool hdr_list_next(struct slice *rest, struct slice *item)
 {
     const char *p = rest->p;
@@ -32,6 +37,11 @@ bool hdr_list_next(struct slice *rest, struct slice *item)
     size_t start = i;
     bool quoted = false, angle = false;
     for (; i < len; i++) {
+        /* skip ordinary bytes with one table lookup each */
+        while (i < len && !list_special[(unsigned char)p[i]])
+            i++;
+        if (i >= len)
+            break;
         char c = p[i];
         if (quoted) {
             if (c == '\\' && i + 1 < len)

@@ -58,8 +58,22 @@ static inline int cc_hexval(char c)
 
 /* Length of the run of class-cls characters (with %HH escapes when
  * escapes is true) at the start of p[0..len); stops at the first other
- * byte. Returns (size_t)-1 on a malformed escape. */
-size_t sw_span(const char *p, size_t len, unsigned cls, bool escapes);
+ * byte. Returns (size_t)-1 on a malformed escape. Inline: it is the inner
+ * loop of every scan. */
+static inline size_t sw_span(const char *p, size_t len, unsigned cls, bool escapes)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < len && (sw_cc[(unsigned char)p[i]] & cls))
+            i++;
+        if (!escapes || i >= len || p[i] != '%')
+            return i;
+        /* RFC 3261 §25.1: escaped = "%" HEXDIG HEXDIG */
+        if (len - i < 3 || !cc_is(p[i + 1], CC_HEX) || !cc_is(p[i + 2], CC_HEX))
+            return (size_t)-1;
+        i += 3;
+    }
+}
 
 /* Skips linear white space (SP, HTAB, and CR/LF of folded lines). */
 static inline size_t sw_skip_lws(const char *p, size_t len, size_t i)

@@ -15,24 +15,6 @@ static int fail(struct sip_err *err, const char *base, const char *at, const cha
     return SIP_PARSE_BAD;
 }
 
-size_t sw_span(const char *p, size_t len, unsigned cls, bool escapes)
-{
-    size_t i = 0;
-    while (i < len) {
-        if (cc_is(p[i], cls)) {
-            i++;
-        } else if (escapes && p[i] == '%') {
-            /* RFC 3261 §25.1: escaped = "%" HEXDIG HEXDIG */
-            if (len - i < 3 || cc_hexval(p[i + 1]) < 0 || cc_hexval(p[i + 2]) < 0)
-                return (size_t)-1;
-            i += 3;
-        } else {
-            break;
-        }
-    }
-    return i;
-}
-
 size_t sw_quoted_len(const char *p, size_t len)
 {
     /* quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE;
