@@ -132,7 +132,8 @@ struct sip_nameaddr {
     struct slice tag;
     bool is_star; /* Contact: * */
 };
-int hdr_parse_nameaddr(struct sip_nameaddr *na, struct slice item, struct sip_err *err) warn_unused_result;
+int hdr_parse_nameaddr(struct sip_nameaddr *na, struct slice item,
+                       struct sip_err *err) warn_unused_result;
 
 struct sip_cseq {
     uint32_t num;

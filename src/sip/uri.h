@@ -22,7 +22,7 @@ struct uri {
     struct slice scheme_s; /* "sip", "SIPS", ... as written */
     struct slice user;     /* still %-escaped; tel: the number */
     struct slice password;
-    struct slice host;     /* IPv6 references keep their brackets */
+    struct slice host; /* IPv6 references keep their brackets */
     struct slice port_s;
     uint16_t port; /* 0 when absent */
     bool has_port;
