@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Event loop: one per worker thread, epoll based. Each iteration:
- *   read the clock once -> epoll_wait (timeout = next timer) -> dispatch
- *   I/O -> advance the timer wheel -> drain the mailbox -> run
- *   before-sleep hooks (flush batched sendmmsg, etc.).
+ *   epoll_wait (timeout = next timer) -> read the clock once -> dispatch
+ *   I/O -> advance the timer wheel -> drain the mailbox (at most 1024 jobs;
+ *   the rest next iteration, without sleeping) -> run before-sleep hooks
+ *   (flush batched sendmmsg, etc.).
+ * The clock is read after the wait (not before), so I/O handlers and the
+ * timers they arm see the time their events arrived; timers armed during
+ * an iteration count from that time (see tmr_wheel_set_now).
  * Everything except ev_post() and ev_loop_stop() must be called from the
  * loop's own thread.
  */
@@ -36,10 +40,15 @@ uint64_t ev_clock_now_ms(void);
 
 /* NULL on failure (errno set). */
 struct ev_loop *ev_loop_new(void);
+/* Closes the loop's own fds and frees it; registered fds are not closed,
+ * armed timers are disarmed, jobs still queued are dropped unrun (stop
+ * the posters first). */
 void ev_loop_free(struct ev_loop *loop);
 
-/* events: EPOLLIN/EPOLLOUT/... . One registration per fd. -errno on failure. */
-int ev_io_add(struct ev_loop *loop, int fd, uint32_t events, ev_io_fn *fn, void *arg) warn_unused_result;
+/* events: EPOLLIN/EPOLLOUT/... . One registration per fd (-EEXIST for a
+ * second). -errno on failure; ev_io_mod gives -ENOENT for an unknown fd. */
+int ev_io_add(struct ev_loop *loop, int fd, uint32_t events, ev_io_fn *fn,
+              void *arg) warn_unused_result;
 int ev_io_mod(struct ev_loop *loop, int fd, uint32_t events) warn_unused_result;
 /* Safe to call from inside the fd's own callback and for fds whose events
  * are still pending in this iteration (they are then skipped). */
@@ -49,7 +58,8 @@ void ev_io_del(struct ev_loop *loop, int fd);
 int ev_loop_run(struct ev_loop *loop);
 /* Runs one iteration waiting at most max_wait_ms (for tests). */
 int ev_loop_run_once(struct ev_loop *loop, int max_wait_ms);
-/* Thread-safe: makes ev_loop_run() return after the current iteration. */
+/* Thread-safe: makes ev_loop_run() return after the current iteration
+ * (at once if it is called before ev_loop_run() starts). */
 void ev_loop_stop(struct ev_loop *loop);
 
 /* The time read at the start of this iteration. */
