@@ -23,9 +23,15 @@ bool log_enabled(enum log_level level);
 int log_level_parse(enum log_level *out, const char *name) warn_unused_result;
 const char *log_level_name(enum log_level level);
 
+/* Records longer than about 4 KiB of message are cut and end in "...".
+ * Text records escape control characters (one line per record); JSON
+ * records escape per RFC 8259 and replace invalid UTF-8 with U+FFFD.
+ * log_write checks the level itself too. */
 void log_write(enum log_level level, const char *module, const char *fmt, ...) SW_PRINTF(3, 4);
 
-/* Rate limiter state: one static per call site. */
+/* Rate limiter state: one static per call site. log_write_rl prints at
+ * most one record per interval_ms per state; the first one after a quiet
+ * spell ends in " (N similar suppressed)" when calls were dropped. */
 struct log_rl {
     _Atomic uint64_t last_ms;
     _Atomic uint64_t suppressed;

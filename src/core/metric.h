@@ -18,7 +18,10 @@ typedef uint32_t metric_id;
 /* Registers a counter; name is a static string ("sip_rx_total{transport=udp}").
  * Not thread-safe (start-up only). Returns the same id for the same name. */
 metric_id metric_register(const char *name, const char *help);
-/* Adds to the calling thread's slot (worker from ev_thread_worker()). */
+/* Adds to the calling thread's slot (worker from ev_thread_worker()).
+ * Each worker index must be used by one thread at a time: the main thread
+ * is index 0, so number worker threads from 1 (indexes wrap modulo
+ * METRIC_MAX_WORKERS). Sharing an index loses updates, nothing worse. */
 void metric_add(metric_id id, uint64_t n);
 static inline void metric_inc(metric_id id)
 {
@@ -27,11 +30,19 @@ static inline void metric_inc(metric_id id)
 /* Sum over all workers. */
 uint64_t metric_read(metric_id id);
 /* Looks a counter up by name; 0 if the name is unknown... and id 0 is a
- * reserved dummy counter, so callers can test for it. */
+ * reserved dummy counter, so callers can test for it. metric_register
+ * also returns 0 when all METRIC_MAX ids are taken (logged). */
 metric_id metric_find(const char *name);
+/* Number of registered counters, the dummy not included: valid ids are
+ * 1 .. metric_count(). */
 size_t metric_count(void);
+/* Name / help text given at registration; NULL for an unused id
+ * ("(none)" / "" for the dummy id 0). metric_help was added to the
+ * original header (Prometheus # HELP lines). */
 const char *metric_name(metric_id id);
-/* Writes "name value\n" lines for all counters to fd (SIGUSR1 dump). */
+const char *metric_help(metric_id id);
+/* Logs one "name value" record per counter at NOTICE through core/log
+ * (SIGUSR1 dump); nothing shows when the log level is below notice. */
 void metric_dump_log(void);
 
 #endif
