@@ -688,6 +688,8 @@ static void send_job_run(struct ev_job *j)
         int rc = tcp_send(w, &sj->flow, sj->has_fallback ? &sj->fallback : NULL, sj->data, sj->len);
         if (rc < 0 && tp->h.error != NULL)
             tp->h.error(w, &sj->flow, rc, tp->arg);
+    } else {
+        w->jobs_discarded++;
     }
     free(sj);
 }

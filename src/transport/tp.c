@@ -48,8 +48,10 @@ static void rx_job_run(struct ev_job *j)
 
     if (!w->stopping)
         w->tp->h.recv(w, rj->msg, rj->rc, &rj->err, &rj->flow, w->tp->arg);
-    else
+    else {
+        w->jobs_discarded++;
         metric_inc(w->tp->m.handoffs_discarded);
+    }
     sipmsg_unref(rj->msg);
     free(rj);
 }
@@ -184,7 +186,10 @@ static void stop_job_run(struct ev_job *j)
 {
     struct tp_worker *w = SW_CONTAINER_OF(j, struct tp_worker, stop_job);
 
-    ev_loop_stop(w->loop);
+    if (w->stopping)
+        w->jobs_discarded++;
+    else
+        ev_loop_stop(w->loop);
 }
 
 int tp_socket_bind(int type, const struct tp_addr *addr, struct tp_addr *bound, int rcvbuf,
@@ -359,8 +364,18 @@ static void worker_teardown(struct tp_worker *w)
     }
     tcp_worker_fini(w);
     udp_flush(w);
-    /* Drains the mailbox: queued jobs see w->stopping and free themselves. */
-    (void)ev_loop_run_once(w->loop, 0);
+    /* Drains the mailbox: queued jobs see w->stopping and free themselves.
+     * The loop runs a bounded number of jobs per iteration, so iterate
+     * until one runs no transport job (no producer is left after phase 1,
+     * so that means empty, unless the upper layer queued more than a
+     * whole iteration's budget of its own jobs: worker_fini should not).
+     * Upper-layer timers may fire here too: worker_fini must stop them. */
+    for (unsigned i = 0; i < 1u << 20; i++) {
+        uint64_t before = w->jobs_discarded;
+        (void)ev_loop_run_once(w->loop, 0);
+        if (w->jobs_discarded == before)
+            break;
+    }
     tcp_reap(w);
     udp_worker_fini(w);
 }

@@ -78,13 +78,14 @@ struct tp_conn;
 struct tp_worker {
     struct tp *tp; /* borrowed back-pointer */
     unsigned id;
-    struct ev_loop *loop;   /* owned */
-    pthread_t thread;       /* main thread only */
-    bool has_thread;        /* main thread only */
-    bool stopping;          /* set after the loop exits: jobs are discarded */
-    struct ev_job stop_job; /* posted once by tp_stop() */
-    void *udata;            /* borrowed (upper layer) */
-    struct tp_sock *socks;  /* owned, [nlisteners] */
+    struct ev_loop *loop;    /* owned */
+    pthread_t thread;        /* main thread only */
+    bool has_thread;         /* main thread only */
+    bool stopping;           /* set after the loop exits: jobs are discarded */
+    uint64_t jobs_discarded; /* transport jobs freed unrun (teardown drain) */
+    struct ev_job stop_job;  /* posted once by tp_stop() */
+    void *udata;             /* borrowed (upper layer) */
+    struct tp_sock *socks;   /* owned, [nlisteners] */
 
     /* UDP receive: udp_batch slots of rx_slot bytes (owned). */
     struct mmsghdr *rx_msgs;
