@@ -843,6 +843,74 @@ static int syntax_error(struct cfg_ctx *ctx, struct fy_diag *diag)
     return -EINVAL;
 }
 
+/*
+ * Length of the valid UTF-8 prefix of 'p' (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF). YAML text is Unicode, and libfyaml
+ * 0.7.12 loops forever on some invalid bytes after '%' (a directive), so
+ * the bytes are checked before the parser sees them.
+ */
+static size_t utf8_valid_prefix(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned c = p[i];
+        size_t n;
+        unsigned lo = 0x80, hi = 0xbf;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3;
+        else
+            return i;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+        else if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f;    /* above U+10FFFF */
+        if (i + n >= len) /* truncated sequence */
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            unsigned b = p[i + k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
+                return i;
+        }
+        i += n + 1;
+    }
+    return len;
+}
+
+static int utf8_error(struct cfg_ctx *ctx, const char *yaml, size_t at)
+{
+    char line[512];
+    size_t len = 0;
+    int lno = 1, col = 1;
+
+    for (size_t i = 0; i < at; i++) {
+        if (yaml[i] == '\n') {
+            lno++;
+            col = 1;
+        } else if (((unsigned char)yaml[i] & 0xc0) != 0x80) {
+            col++;
+        }
+    }
+    ctx->has_error = true;
+    buf_append(line, sizeof(line), &len, "%s:%d:%d: invalid YAML: not valid UTF-8", ctx->file, lno,
+               col);
+    set_error_line(ctx, line);
+    return -EINVAL;
+}
+
 static int load_document(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base,
                          const char *yaml, size_t len)
 {
@@ -852,8 +920,11 @@ static int load_document(struct cfg_ctx *ctx, const struct cfg_opt *table, char 
     struct fy_document *doc = NULL, *extra = NULL;
     struct fy_parse_cfg pc;
     struct fy_node *root;
+    size_t bad;
     int rc;
 
+    if ((bad = utf8_valid_prefix((const unsigned char *)yaml, len)) != len)
+        return utf8_error(ctx, yaml, bad);
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;
     dc.output_fn = diag_discard;

@@ -397,6 +397,26 @@ static void test_cfg_yaml_syntax_errors_have_a_position(void **state)
     assert_non_null(strstr(err, ": invalid YAML: "));
 }
 
+/* libfyaml 0.7.12 loops forever on '%' + an invalid UTF-8 byte (found by
+ * fuzz_config); the loader refuses invalid UTF-8 before parsing. */
+static void test_cfg_refuses_invalid_utf8(void **state)
+{
+    (void)state;
+    struct tcfg t;
+    expect_error("%\xc7", "t.yaml:1:2: invalid YAML: not valid UTF-8");
+    expect_error("flag: true\nname: \xc3\xa9\xff\n", "t.yaml:2:8: invalid YAML: not valid UTF-8");
+    expect_error("name: \xed\xa0\x80\n", "t.yaml:1:7: invalid YAML: not valid UTF-8");
+    expect_error("name: \xc0\xaf\n", "t.yaml:1:7: invalid YAML: not valid UTF-8");
+    expect_error("name: \xf4\x90\x80\x80\n", "t.yaml:1:7: invalid YAML: not valid UTF-8");
+    expect_error("name: \xe2\x82", "t.yaml:1:7: invalid YAML: not valid UTF-8");
+    assert_int_equal(load(&t, "name: \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"\n"), 0);
+    assert_string_equal(t.name, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    cfg_free(topts, &t);
+    assert_int_equal(cfg_load_file(topts, &t, SW_TEST_DATA "/cfg/fuzz_hang_directive_utf8.yaml",
+                                   err, sizeof(err)),
+                     -EINVAL);
+}
+
 static void test_cfg_refuses_aliases_and_second_documents(void **state)
 {
     (void)state;
@@ -493,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_cfg_unknown_keys),
         cmocka_unit_test(test_cfg_wrong_types),
         cmocka_unit_test(test_cfg_yaml_syntax_errors_have_a_position),
+        cmocka_unit_test(test_cfg_refuses_invalid_utf8),
         cmocka_unit_test(test_cfg_refuses_aliases_and_second_documents),
         cmocka_unit_test(test_cfg_custom_type_error_points_at_the_item),
         cmocka_unit_test(test_cfg_missing_file),
