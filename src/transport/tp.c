@@ -244,6 +244,35 @@ fail:
     return rc;
 }
 
+/*
+ * SO_REUSEPORT lets every socket of the same user bind the same address,
+ * including the sockets of a second sipwarden started by mistake: both
+ * would then silently share the traffic. Binding once without
+ * SO_REUSEPORT first makes that case fail with EADDRINUSE, as an operator
+ * expects. TCP keeps SO_REUSEADDR so a restart is not refused by
+ * connections of the previous run in TIME_WAIT (a listening socket still
+ * conflicts).
+ */
+static int probe_free(const struct tp_listen *ls, char *err, size_t errlen)
+{
+    char as[TP_ADDR_STRLEN];
+    int one = 1;
+    int type = ls->proto == TP_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    int fd = socket(tp_addr_family(&ls->addr), type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* the real bind reports it */
+    if (type == SOCK_STREAM)
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (tp_addr_family(&ls->addr) == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    int rc = bind(fd, &ls->addr.u.sa, ls->addr.len) < 0 ? -errno : 0;
+    close(fd);
+    if (rc == -EADDRINUSE)
+        snprintf(err, errlen, "bind(%s:%s): address already in use (another sipwarden?)",
+                 tp_proto_name(ls->proto), tp_addr_str(&ls->addr, as, sizeof(as)));
+    return rc == -EADDRINUSE ? rc : 0;
+}
+
 struct tp *tp_new(const struct tp_config *cfg, const struct tp_handlers *h, void *arg, char *err,
                   size_t errlen)
 {
@@ -313,6 +342,8 @@ struct tp *tp_new(const struct tp_config *cfg, const struct tp_handlers *h, void
             snprintf(err, errlen, "listener %zu: no IPv4/IPv6 address", l);
             goto fail;
         }
+        if (tp_addr_port(&ls->addr) != 0 && probe_free(ls, err, errlen) < 0)
+            goto fail;
         for (unsigned i = 0; i < cfg->nworkers; i++) {
             struct tp_addr bound;
             int fd = ls->proto == TP_TCP ? tcp_listen_open(tp, &ls->addr, &bound, err, errlen)

@@ -28,11 +28,11 @@ def deadline(seconds):
     return time.monotonic() + seconds * MULT
 
 
-def free_port(host="127.0.0.1"):
+def free_port(host="127.0.0.1", low=20000, high=60000):
     """A port free for both UDP and TCP on host (bound then released)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(200):
-        port = random.randint(20000, 60000)
+        port = random.randint(low, high)
         try:
             with socket.socket(fam, socket.SOCK_DGRAM) as u, \
                     socket.socket(fam, socket.SOCK_STREAM) as t:
@@ -97,9 +97,10 @@ class Response:
 class Server:
     """One sipwarden process with its own config and directory."""
 
-    def __init__(self, tmpdir, workers=1, extra_yaml="", listen=None, check_ready=True):
+    def __init__(self, tmpdir, workers=1, extra_yaml="", listen=None, check_ready=True,
+                 port=None):
         self.dir = tmpdir
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
         self.listen = listen or [f"udp://127.0.0.1:{self.port}", f"tcp://127.0.0.1:{self.port}"]
         self.config = os.path.join(tmpdir, "sipwarden.yaml")

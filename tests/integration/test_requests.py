@@ -2,7 +2,7 @@
 malformed requests, and to stray responses (RFC 3261 §8.2, §18)."""
 import socket
 
-from conftest import options_request, rand_token, udp_request, tcp_exchange, MULT
+from conftest import Server, rand_token, udp_request, tcp_exchange
 
 
 def req(server, method="INVITE", ruri=None, extra="", body="", cseq_method=None, drop=()):
@@ -101,10 +101,31 @@ def test_garbage_datagrams_are_dropped(server):
     assert server.alive()
 
 
-def test_oversized_datagram_is_dropped(server):
-    big = req(server, "OPTIONS", extra="X-Pad: " + "a" * 65000 + "\r\n")
-    assert udp_request(server.port, big[:65000], timeout=0.5) is None
-    assert server.alive()
+def test_datagram_over_max_message_size_is_dropped(workdir):
+    s = Server(workdir, extra_yaml="limits:\n  max_message_size: 4k\n").start()
+    small = req(s, "OPTIONS", extra="X-Pad: " + "a" * 3000 + "\r\n")
+    r = udp_request(s.port, small)
+    assert r is not None and r.code == 200
+    big = req(s, "OPTIONS", extra="X-Pad: " + "a" * 5000 + "\r\n")
+    assert udp_request(s.port, big, timeout=0.5) is None
+    assert s.alive()
+    assert s.stop() == 0
+
+
+def test_too_many_headers_gets_400(workdir):
+    s = Server(workdir, extra_yaml="limits:\n  max_headers: 16\n").start()
+    pad = "".join(f"X-H{i}: {i}\r\n" for i in range(20))
+    r = udp_request(s.port, req(s, "OPTIONS", extra=pad))
+    assert r is not None and r.code == 400 and "headers" in r.reason.lower()
+    assert s.stop() == 0
+
+
+def test_too_many_via_gets_400(workdir):
+    s = Server(workdir, extra_yaml="limits:\n  max_via: 3\n").start()
+    vias = "".join(f"Via: SIP/2.0/UDP 192.0.2.{i}:5060;branch=z9hG4bKx{i}\r\n" for i in range(4))
+    r = udp_request(s.port, req(s, "OPTIONS", extra=vias))
+    assert r is not None and r.code == 400 and "via" in r.reason.lower()
+    assert s.stop() == 0
 
 
 def test_400_over_tcp(server):
