@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Table-driven YAML configuration loader on libfyaml, and its reference writer. */
 #include "core/cfg.h"
+#include "core/cfg_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -302,112 +303,6 @@ struct cfg_node *cfg_node_seq_at(const struct cfg_node *n, size_t i)
     return cfgn(fy_node_sequence_get_by_index(fyn(n), (int)i));
 }
 
-/* --- scalar syntax -------------------------------------------------------- */
-
-static bool parse_u64(uint64_t *out, const char *s, size_t len, size_t *used)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (i == 0)
-        return false;
-    *out = v;
-    *used = i;
-    return true;
-}
-
-int cfg_parse_size(uint64_t *out, const char *s, size_t len)
-{
-    uint64_t v, mul = 1;
-    size_t used;
-
-    if (!parse_u64(&v, s, len, &used))
-        return -EINVAL;
-    if (len - used == 1) {
-        switch (s[used]) {
-        case 'k':
-        case 'K':
-            mul = 1ull << 10;
-            break;
-        case 'm':
-        case 'M':
-            mul = 1ull << 20;
-            break;
-        case 'g':
-        case 'G':
-            mul = 1ull << 30;
-            break;
-        default:
-            return -EINVAL;
-        }
-    } else if (len != used) {
-        return -EINVAL;
-    }
-    if (v > UINT64_MAX / mul)
-        return -ERANGE;
-    *out = v * mul;
-    return 0;
-}
-
-int cfg_parse_duration_ms(uint64_t *out, const char *s, size_t len, enum cfg_unit unit)
-{
-    uint64_t v, mul;
-    size_t used;
-    struct slice rest;
-
-    if (!parse_u64(&v, s, len, &used))
-        return -EINVAL;
-    rest = slice_make(s + used, len - used);
-    if (rest.len == 0)
-        mul = unit == CFG_UNIT_S ? 1000 : 1;
-    else if (slice_eq(rest, SLICE_LIT("ms")))
-        mul = 1;
-    else if (slice_eq(rest, SLICE_LIT("s")))
-        mul = 1000;
-    else if (slice_eq(rest, SLICE_LIT("m")))
-        mul = 60 * 1000;
-    else if (slice_eq(rest, SLICE_LIT("h")))
-        mul = 3600 * 1000;
-    else
-        return -EINVAL;
-    if (v > UINT64_MAX / mul)
-        return -ERANGE;
-    *out = v * mul;
-    return 0;
-}
-
-static void fmt_size(char *buf, size_t cap, uint64_t v)
-{
-    static const char suffix[] = {'G', 'M', 'k'};
-    static const unsigned shift[] = {30, 20, 10};
-
-    for (size_t i = 0; v != 0 && i < SW_ARRAY_LEN(suffix); i++) {
-        if ((v & ((1ull << shift[i]) - 1)) == 0) {
-            snprintf(buf, cap, "%" PRIu64 "%c", v >> shift[i], suffix[i]);
-            return;
-        }
-    }
-    snprintf(buf, cap, "%" PRIu64, v);
-}
-
-static void fmt_duration(char *buf, size_t cap, uint64_t ms)
-{
-    if (ms != 0 && ms % 3600000 == 0)
-        snprintf(buf, cap, "%" PRIu64 "h", ms / 3600000);
-    else if (ms != 0 && ms % 60000 == 0)
-        snprintf(buf, cap, "%" PRIu64 "m", ms / 60000);
-    else if (ms != 0 && ms % 1000 == 0)
-        snprintf(buf, cap, "%" PRIu64 "s", ms / 1000);
-    else
-        snprintf(buf, cap, "%" PRIu64 "ms", ms);
-}
-
 /* --- typed values --------------------------------------------------------- */
 
 static const char *type_word(struct fy_node *n)
@@ -435,9 +330,9 @@ static int check_bounds_u(struct cfg_ctx *ctx, const struct cfg_opt *o, struct f
     if (v >= o->umin && v <= o->umax)
         return 0;
     if (o->type == CFG_T_SIZE)
-        fmt_size(lim, sizeof(lim), v < o->umin ? o->umin : o->umax);
+        cfg_fmt_size(lim, sizeof(lim), v < o->umin ? o->umin : o->umax);
     else if (o->type == CFG_T_DURATION)
-        fmt_duration(lim, sizeof(lim), v < o->umin ? o->umin : o->umax);
+        cfg_fmt_duration(lim, sizeof(lim), v < o->umin ? o->umin : o->umax);
     else
         snprintf(lim, sizeof(lim), "%" PRIu64, v < o->umin ? o->umin : o->umax);
     return cfg_error(ctx, cfgn(n), "%.*s is %s %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s,
@@ -473,7 +368,7 @@ static int parse_int(struct cfg_ctx *ctx, const struct cfg_opt *o, int64_t *dst,
     size_t used;
     int64_t v;
 
-    if (!parse_u64(&u, s + skip, len - skip, &used) || used != len - skip ||
+    if (!cfg_parse_u64(&u, s + skip, len - skip, &used) || used != len - skip ||
         u > (is_neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
         return cfg_error(ctx, cfgn(n), "'%.*s' is not an integer", (int)SW_MIN(len, CFG_MAX_SHOWN),
                          s);
@@ -548,7 +443,7 @@ static int parse_scalar(struct cfg_ctx *ctx, const struct cfg_opt *o, void *dst,
             rc = cfg_parse_duration_ms(&u, s, len, o->unit);
         else {
             size_t used;
-            rc = parse_u64(&u, s, len, &used) && used == len ? 0 : -EINVAL;
+            rc = cfg_parse_u64(&u, s, len, &used) && used == len ? 0 : -EINVAL;
         }
         if (rc == -ERANGE)
             return cfg_error(ctx, cfgn(n), "'%.*s' is too large", (int)SW_MIN(len, CFG_MAX_SHOWN),
@@ -843,53 +738,6 @@ static int syntax_error(struct cfg_ctx *ctx, struct fy_diag *diag)
     return -EINVAL;
 }
 
-/*
- * Length of the valid UTF-8 prefix of 'p' (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF). YAML text is Unicode, and libfyaml
- * 0.7.12 loops forever on some invalid bytes after '%' (a directive), so
- * the bytes are checked before the parser sees them.
- */
-static size_t utf8_valid_prefix(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n;
-        unsigned lo = 0x80, hi = 0xbf;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3;
-        else
-            return i;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-        else if (c == 0xf0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xf4)
-            hi = 0x8f;    /* above U+10FFFF */
-        if (i + n >= len) /* truncated sequence */
-            return i;
-        for (size_t k = 1; k <= n; k++) {
-            unsigned b = p[i + k];
-            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
-                return i;
-        }
-        i += n + 1;
-    }
-    return len;
-}
-
 static int utf8_error(struct cfg_ctx *ctx, const char *yaml, size_t at)
 {
     char line[512];
@@ -923,7 +771,7 @@ static int load_document(struct cfg_ctx *ctx, const struct cfg_opt *table, char 
     size_t bad;
     int rc;
 
-    if ((bad = utf8_valid_prefix((const unsigned char *)yaml, len)) != len)
+    if ((bad = cfg_utf8_valid_prefix((const unsigned char *)yaml, len)) != len)
         return utf8_error(ctx, yaml, bad);
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;
@@ -1054,149 +902,4 @@ out:
     free(buf);
     close(fd);
     return rc;
-}
-
-/* --- reference ------------------------------------------------------------ */
-
-static void md_escaped(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|')
-            fputs("\\|", f);
-        else if (*s == '\n')
-            fputc(' ', f);
-        else
-            fputc(*s, f);
-    }
-}
-
-static const char *type_name(const struct cfg_opt *o)
-{
-    switch (o->type) {
-    case CFG_T_BOOL:
-        return "bool";
-    case CFG_T_INT:
-    case CFG_T_UINT:
-        return "integer";
-    case CFG_T_SIZE:
-        return "size";
-    case CFG_T_DURATION:
-        return o->unit == CFG_UNIT_S ? "duration (plain number: seconds)"
-                                     : "duration (plain number: milliseconds)";
-    case CFG_T_STRING:
-        return "string";
-    case CFG_T_ENUM:
-        return "enum";
-    case CFG_T_STRLIST:
-        return "list of strings";
-    case CFG_T_CUSTOM:
-        return o->custom->type_name;
-    default:
-        return "section";
-    }
-}
-
-static void write_default(FILE *f, const struct cfg_opt *o)
-{
-    const char *zero;
-
-    if (o->def != NULL && o->def[0] == '\0') {
-        fputs("`\"\"`", f);
-        return;
-    }
-    if (o->def != NULL) {
-        fputc('`', f);
-        md_escaped(f, o->def);
-        fputc('`', f);
-        return;
-    }
-    switch (o->type) {
-    case CFG_T_BOOL:
-        zero = "`false`";
-        break;
-    case CFG_T_STRING:
-        zero = "`\"\"`";
-        break;
-    case CFG_T_STRLIST:
-        zero = "`[]`";
-        break;
-    case CFG_T_CUSTOM:
-        zero = "(none)";
-        break;
-    default:
-        zero = "`0`";
-        break;
-    }
-    fputs(zero, f);
-}
-
-static void write_bounds(FILE *f, const struct cfg_opt *o)
-{
-    char lo[32], hi[32];
-
-    switch (o->type) {
-    case CFG_T_INT:
-        fprintf(f, "%" PRId64 " .. %" PRId64, o->min, o->max);
-        break;
-    case CFG_T_UINT:
-        fprintf(f, "%" PRIu64 " .. %" PRIu64, o->umin, o->umax);
-        break;
-    case CFG_T_SIZE:
-        fmt_size(lo, sizeof(lo), o->umin);
-        fmt_size(hi, sizeof(hi), o->umax);
-        fprintf(f, "%s .. %s", lo, hi);
-        break;
-    case CFG_T_DURATION:
-        fmt_duration(lo, sizeof(lo), o->umin);
-        fmt_duration(hi, sizeof(hi), o->umax);
-        fprintf(f, "%s .. %s", lo, hi);
-        break;
-    case CFG_T_ENUM:
-        for (int i = 0; o->names[i] != NULL; i++)
-            fprintf(f, "%s`%s`", i ? ", " : "", o->names[i]);
-        break;
-    default:
-        break;
-    }
-}
-
-static void write_table(FILE *f, const struct cfg_opt *table, const char *prefix, int level)
-{
-    bool has_rows = false;
-    char path[CFG_MAX_PATH];
-
-    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
-        if (o->type == CFG_T_SECTION)
-            continue;
-        if (!has_rows) {
-            fputs("| key | type | default | bounds | reload | description |\n", f);
-            fputs("|---|---|---|---|---|---|\n", f);
-            has_rows = true;
-        }
-        fprintf(f, "| `%s%s%s` | ", prefix, *prefix ? "." : "", o->key);
-        md_escaped(f, type_name(o));
-        fputs(" | ", f);
-        write_default(f, o);
-        fputs(" | ", f);
-        write_bounds(f, o);
-        fprintf(f, " | %s | ", o->is_reloadable ? "yes" : "no");
-        md_escaped(f, o->help ? o->help : "");
-        fputs(" |\n", f);
-    }
-    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
-        if (o->type != CFG_T_SECTION)
-            continue;
-        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", o->key);
-        fprintf(f, "\n%.*s `%s`\n\n", SW_MIN(SW_MAX(level, 1), 6), "######", path);
-        if (o->help) {
-            md_escaped(f, o->help);
-            fputs("\n\n", f);
-        }
-        write_table(f, o->sub, path, level + 1);
-    }
-}
-
-void cfg_write_reference(FILE *f, const struct cfg_opt *table, int level)
-{
-    write_table(f, table, "", level);
 }
