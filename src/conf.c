@@ -142,10 +142,23 @@ static int listen_parse_all(void *dst, struct cfg_node *node, struct cfg_ctx *ct
     return 0;
 }
 
+static bool listen_equal(const void *a, const void *b)
+{
+    const struct conf_listens *la = a, *lb = b;
+
+    if (la->count != lb->count)
+        return false;
+    for (size_t i = 0; i < la->count; i++)
+        if (!listen_same(&la->items[i], &lb->items[i]))
+            return false;
+    return true;
+}
+
 static const struct cfg_custom listen_type = {
     .type_name = "list of listen URIs",
     .parse = listen_parse_all,
     .free = listen_free,
+    .equal = listen_equal,
 };
 
 /* --- string checks -------------------------------------------------------- */

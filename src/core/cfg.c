@@ -660,6 +660,53 @@ void cfg_free(const struct cfg_opt *table, void *base)
         opt_release(o, (char *)base + o->off);
 }
 
+static bool opt_equal(const struct cfg_opt *o, const char *a, const char *b)
+{
+    switch (o->type) {
+    case CFG_T_STRING:
+        return strcmp(*(char *const *)(const void *)a, *(char *const *)(const void *)b) == 0;
+    case CFG_T_STRLIST: {
+        const struct cfg_strlist *la = (const void *)a, *lb = (const void *)b;
+        if (la->count != lb->count)
+            return false;
+        for (size_t i = 0; i < la->count; i++)
+            if (strcmp(la->items[i], lb->items[i]) != 0)
+                return false;
+        return true;
+    }
+    case CFG_T_CUSTOM:
+        return o->custom->equal != NULL && o->custom->equal(a, b);
+    default:
+        return memcmp(a, b, o->size) == 0;
+    }
+}
+
+static bool changed_fixed(const struct cfg_opt *table, const char *a, const char *b, char *key,
+                          size_t keylen, size_t len)
+{
+    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
+        size_t sub_len = len;
+        buf_append(key, keylen, &sub_len, "%s%s", len ? "." : "", o->key);
+        if (o->type == CFG_T_SECTION) {
+            if (changed_fixed(o->sub, a + o->off, b + o->off, key, keylen, sub_len))
+                return true;
+        } else if (!o->is_reloadable && !opt_equal(o, a + o->off, b + o->off)) {
+            return true;
+        }
+        if (keylen > 0)
+            key[SW_MIN(len, keylen - 1)] = '\0';
+    }
+    return false;
+}
+
+bool cfg_changed_fixed(const struct cfg_opt *table, const void *old_base, const void *new_base,
+                       char *key, size_t keylen)
+{
+    if (keylen > 0)
+        key[0] = '\0';
+    return changed_fixed(table, old_base, new_base, key, keylen, 0);
+}
+
 static struct fy_parse_cfg parse_cfg(struct fy_diag *diag)
 {
     /* No FYPCF_RESOLVE_DOCUMENT: aliases stay unexpanded (and are refused),

@@ -84,10 +84,14 @@ typedef int (*cfg_parse_fn)(void *dst, struct cfg_node *node, struct cfg_ctx *ct
 /* Releases what parse_fn stored in 'dst'; must accept a zeroed 'dst'. */
 typedef void (*cfg_free_fn)(void *dst);
 
+/* True if two parsed values are the same (for cfg_changed_fixed). */
+typedef bool (*cfg_equal_fn)(const void *a, const void *b);
+
 struct cfg_custom {
     const char *type_name; /* for the reference: "list of listen URIs" */
     cfg_parse_fn parse;
     cfg_free_fn free;
+    cfg_equal_fn equal; /* NULL: values always compare as changed */
 };
 
 struct cfg_opt {
@@ -192,6 +196,14 @@ int cfg_load_file(const struct cfg_opt *table, void *base, const char *path, cha
 /* Releases everything the loader stored in 'base' and zeroes each field the
  * table describes (fields it does not describe are left alone). */
 void cfg_free(const struct cfg_opt *table, void *base);
+
+/*
+ * For a reload: compares two loaded structs and writes into 'key' the path
+ * of the first option that is not reloadable and differs ("udp.batch").
+ * Returns true if there is one (the new config then needs a restart).
+ */
+bool cfg_changed_fixed(const struct cfg_opt *table, const void *old_base, const void *new_base,
+                       char *key, size_t keylen);
 
 /*
  * Writes a Markdown reference of 'table' and its sections: one table per

@@ -81,7 +81,15 @@ static void ranges_free(void *dst)
     r->count = 0;
 }
 
-static const struct cfg_custom ranges_type = {"list of ranges", ranges_parse, ranges_free};
+static bool ranges_equal(const void *a, const void *b)
+{
+    const struct ranges *ra = a, *rb = b;
+    return ra->count == rb->count &&
+           (ra->count == 0 || memcmp(ra->items, rb->items, ra->count * sizeof(*ra->items)) == 0);
+}
+
+static const struct cfg_custom ranges_type = {"list of ranges", ranges_parse, ranges_free,
+                                              ranges_equal};
 
 static const char *no_spaces(const char *s, size_t len)
 {
@@ -471,6 +479,33 @@ static void test_cfg_bad_builtin_default_is_reported(void **state)
     assert_string_equal(err, "(built-in default):1:1: n: 20 is above the maximum 10");
 }
 
+static void test_cfg_changed_fixed_names_the_first_restart_option(void **state)
+{
+    (void)state;
+    struct tcfg a, b;
+    char key[64];
+    assert_int_equal(load(&a, "count: 7\nname: one\ninner: {n: 2}\n"), 0);
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(cfg_load_buf(topts, &b, "count: 7\nname: two\ninner: {n: 3}\n", 34, "t.yaml",
+                                  err, sizeof(err)),
+                     0);
+    /* only reloadable options differ */
+    assert_false(cfg_changed_fixed(topts, &a, &b, key, sizeof(key)));
+    assert_string_equal(key, "");
+    cfg_free(topts, &b);
+    assert_int_equal(cfg_load_buf(topts, &b, "count: 8\n", 9, "t.yaml", err, sizeof(err)), 0);
+    assert_true(cfg_changed_fixed(topts, &a, &b, key, sizeof(key)));
+    assert_string_equal(key, "count");
+    cfg_free(topts, &b);
+    /* custom types compare through their equality hook */
+    assert_int_equal(
+        cfg_load_buf(topts, &b, "count: 7\nranges: [5-6]\n", 23, "t.yaml", err, sizeof(err)), 0);
+    assert_true(cfg_changed_fixed(topts, &a, &b, key, sizeof(key)));
+    assert_string_equal(key, "ranges");
+    cfg_free(topts, &b);
+    cfg_free(topts, &a);
+}
+
 static void test_cfg_reference_lists_every_option(void **state)
 {
     (void)state;
@@ -519,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_cfg_missing_file),
         cmocka_unit_test(test_cfg_error_is_truncated_safely),
         cmocka_unit_test(test_cfg_bad_builtin_default_is_reported),
+        cmocka_unit_test(test_cfg_changed_fixed_names_the_first_restart_option),
         cmocka_unit_test(test_cfg_reference_lists_every_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -333,6 +333,26 @@ static void test_conf_resolve_path(void **state)
     free(p);
 }
 
+static void test_conf_reload_check_names_restart_options(void **state)
+{
+    (void)state;
+    struct conf a, b;
+    char key[64];
+    assert_int_equal(load(&a, "log: {level: info}\n"), 0);
+    assert_int_equal(load(&b, "log: {level: debug}\nlimits: {max_headers: 64}\n"), 0);
+    assert_false(cfg_changed_fixed(conf_opts, &a, &b, key, sizeof(key)));
+    conf_free(&b);
+    assert_int_equal(load(&b, "listen: [udp://127.0.0.1:5060, tcp://127.0.0.1:5080]\n"), 0);
+    assert_true(cfg_changed_fixed(conf_opts, &a, &b, key, sizeof(key)));
+    assert_string_equal(key, "listen");
+    conf_free(&b);
+    assert_int_equal(load(&b, "udp: {batch: 8}\n"), 0);
+    assert_true(cfg_changed_fixed(conf_opts, &a, &b, key, sizeof(key)));
+    assert_string_equal(key, "udp.batch");
+    conf_free(&b);
+    conf_free(&a);
+}
+
 static char *generated_reference(size_t *len)
 {
     char *text = NULL;
@@ -410,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_conf_failure_leaves_output_untouched),
         cmocka_unit_test(test_conf_relative_paths_follow_the_config_file),
         cmocka_unit_test(test_conf_resolve_path),
+        cmocka_unit_test(test_conf_reload_check_names_restart_options),
         cmocka_unit_test(test_conf_docs_config_md_is_up_to_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
