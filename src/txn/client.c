@@ -278,11 +278,18 @@ static void invite_resp(struct txn *t, const struct sipmsg *m)
 
     if (t->state == TXN_COMPLETED) {
         /* §17.1.1.2: a retransmitted final; our ACK is resent, the TU not
-         * bothered. A 2xx here (another fork) has no ACK of ours: dropped. */
+         * bothered. */
         if (code >= 300 && t->ack != NULL) {
             metric_inc(txn_m_absorbed);
             if (send_req(t, t->ack) < 0)
                 txn_terminate(t);
+        } else if (code / 100 == 2 && l->tu.stray_response != NULL) {
+            /* A 2xx after our non-2xx (a misbehaving fork downstream) still
+             * set up a session: like any unmatched 2xx it goes to the stray
+             * handler, so a proxy forwards it and the caller can ACK and
+             * BYE it (RFC 6026's update of §16.7), rather than leaving the
+             * callee retransmitting it. */
+            l->tu.stray_response(m, &t->flow, l->tu_arg);
         }
         return;
     }

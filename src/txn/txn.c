@@ -85,8 +85,12 @@ struct txn_layer *txn_layer_new(const struct txn_config *cfg, struct tmr_wheel *
                                 const struct txn_io *io, void *io_arg, const struct txn_tu *tu,
                                 void *tu_arg)
 {
-    if (cfg->t1_ms == 0 || cfg->t2_ms < cfg->t1_ms || wheel == NULL || io == NULL ||
-        io->send == NULL || io->send_response == NULL || tu == NULL || tu->request == NULL)
+    /* Bounds keep 64*T1 and the doubled intervals far from overflow and
+     * refuse settings under which nothing would ever be retransmitted. */
+    if (cfg->t1_ms == 0 || cfg->t1_ms > TXN_T_MAX_MS || cfg->t2_ms < cfg->t1_ms ||
+        cfg->t2_ms > TXN_T_MAX_MS || cfg->t4_ms > TXN_T_MAX_MS || cfg->timer_d_ms > TXN_T_MAX_MS ||
+        cfg->worker_id > 255 || wheel == NULL || io == NULL || io->send == NULL ||
+        io->send_response == NULL || tu == NULL || tu->request == NULL)
         return NULL;
     txn_init();
     struct txn_layer *l = calloc(1, sizeof(*l));

@@ -70,6 +70,9 @@ const char *txn_state_name(enum txn_state s);
 
 /* ---- configuration ---- */
 
+/* Upper bound of every timer setting (T1, T2, T4, Timer D): 10 minutes. */
+#define TXN_T_MAX_MS 600000u
+
 struct txn_config {
     uint32_t t1_ms;      /* RTT estimate, RFC 3261 §17.1.1.1; default 500 */
     uint32_t t2_ms;      /* cap of non-INVITE / Timer G retransmits; default 4000 */
@@ -152,7 +155,8 @@ typedef void txn_end_fn(struct txn *t, int reason, void *arg);
 
 /* Creates a layer; cfg, io and tu are copied, wheel, io_arg and tu_arg
  * are borrowed and must outlive it. Registers the txn metrics (idempotent;
- * see txn_init). NULL on ENOMEM or an invalid cfg (T1 = 0, T2 < T1). */
+ * see txn_init). NULL on ENOMEM or an invalid cfg (T1 = 0, T2 < T1, a
+ * timer above TXN_T_MAX_MS, worker_id > 255). */
 struct txn_layer *txn_layer_new(const struct txn_config *cfg, struct tmr_wheel *wheel,
                                 const struct txn_io *io, void *io_arg, const struct txn_tu *tu,
                                 void *tu_arg);

@@ -322,6 +322,39 @@ static void test_invite_client_txn_acks_non_2xx_itself(void **state)
     txn_unref(t);
 }
 
+static void test_2xx_after_non_2xx_goes_to_stray_handler(void **state)
+{
+    (void)state;
+    struct txn *t = start("INVITE", TP_UDP);
+    respond(t, 486, "b1");
+    respond(t, 200, "b2");
+    assert_int_equal(h.nresp, 1);
+    assert_int_equal(h.nstray, 1);
+    assert_int_equal(h.stray_code, 200);
+    assert_int_equal(h.nsent, 2); /* only our ACK for the 486 */
+    txn_unref(t);
+}
+
+static void test_layer_refuses_bad_timer_settings(void **state)
+{
+    (void)state;
+    struct txn_tu tu = {.request = on_request};
+    struct txn_config cfg;
+    txn_config_defaults(&cfg);
+    cfg.t1_ms = 0;
+    assert_null(txn_layer_new(&cfg, h.wheel, &cap_io, NULL, &tu, NULL));
+    txn_config_defaults(&cfg);
+    cfg.t2_ms = 100; /* below T1 */
+    assert_null(txn_layer_new(&cfg, h.wheel, &cap_io, NULL, &tu, NULL));
+    txn_config_defaults(&cfg);
+    cfg.t1_ms = TXN_T_MAX_MS + 1;
+    cfg.t2_ms = TXN_T_MAX_MS + 1;
+    assert_null(txn_layer_new(&cfg, h.wheel, &cap_io, NULL, &tu, NULL));
+    txn_config_defaults(&cfg);
+    cfg.worker_id = 256;
+    assert_null(txn_layer_new(&cfg, h.wheel, &cap_io, NULL, &tu, NULL));
+}
+
 static void test_2xx_passes_through_accepted_state(void **state)
 {
     (void)state;
@@ -702,6 +735,8 @@ int main(void)
         T(test_provisional_stops_timer_a_and_b),
         T(test_invite_client_txn_acks_non_2xx_itself),
         T(test_2xx_passes_through_accepted_state),
+        T(test_2xx_after_non_2xx_goes_to_stray_handler),
+        T(test_layer_refuses_bad_timer_settings),
         T(test_detached_accepted_txn_hands_2xx_to_stray_handler),
         T(test_non_invite_client_timer_e_doubles_to_t2),
         T(test_non_invite_client_timer_e_is_t2_in_proceeding),
