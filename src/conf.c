@@ -270,15 +270,16 @@ static const struct cfg_opt log_opts[] = {
 };
 
 static const struct cfg_opt limits_opts[] = {
-    CFG_SIZE("max_message_size", struct conf_limits, max_message_size, "64k", 1024, 1 << 20, true,
+    CFG_SIZE("max_message_size", struct conf_limits, max_message_size, "64k", 1024, 1 << 20, false,
              "Largest SIP message accepted, headers and body together, on any transport. "
              "Larger messages are rejected and counted."),
-    CFG_UINT("max_headers", struct conf_limits, max_headers, "128", 8, 1024, true,
+    CFG_UINT("max_headers", struct conf_limits, max_headers, "128", 8, 1024, false,
              "Most header fields one message may carry. A message with more is rejected "
              "and counted."),
-    CFG_UINT("max_via", struct conf_limits, max_via, "32", 1, 256, true,
-             "Most Via entries one message may carry; a message with more is rejected. Real "
-             "paths rarely pass 10 hops."),
+    CFG_UINT("max_via", struct conf_limits, max_via, "70", 1, 256, false,
+             "Most Via entries one message may carry; a message with more is rejected. The "
+             "default matches the default Max-Forwards of 70 (one Via per hop), so every "
+             "message that can legally arrive is accepted (RFC 4475 §3.1.1.5 carries 34)."),
     CFG_END,
 };
 
@@ -297,18 +298,18 @@ static const struct cfg_opt udp_opts[] = {
 };
 
 static const struct cfg_opt tcp_opts[] = {
-    CFG_UINT("max_connections", struct conf_tcp, max_connections, "4096", 1, 1000000, true,
+    CFG_UINT("max_connections", struct conf_tcp, max_connections, "4096", 1, 1000000, false,
              "Most TCP connections open at once, inbound and outbound together. New "
              "inbound connections beyond it are refused."),
     CFG_UINT("max_connections_per_source", struct conf_tcp, max_connections_per_source, "32", 1,
-             65535, true,
+             65535, false,
              "Most inbound TCP connections from one source IP address, so that one peer "
              "cannot use up max_connections."),
     CFG_DURATION("idle_timeout", struct conf_tcp, idle_timeout_ms, "120s", CFG_UNIT_S, 1000,
-                 3600 * 1000, true,
+                 3600 * 1000, false,
                  "A TCP connection that carries no data for this long is closed."),
     CFG_DURATION("connect_timeout", struct conf_tcp, connect_timeout_ms, "5s", CFG_UNIT_S, 100,
-                 300 * 1000, true,
+                 300 * 1000, false,
                  "How long an outbound TCP connect may take before the message that needed "
                  "it fails with a transport error."),
     CFG_END,

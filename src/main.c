@@ -59,9 +59,15 @@ static void reload(struct server *srv, struct conf **cur, int *log_fd)
         free(next);
         return;
     }
-    const char *restart = server_reload(srv, next);
-    if (restart != NULL)
-        LOG_WARN("main", "reload: %s changed; that takes effect only after a restart", restart);
+    char key[128];
+    if (cfg_changed_fixed(conf_opts, *cur, next, key, sizeof(key)))
+        LOG_WARN("main", "reload: %s changed; that takes effect only after a restart", key);
+    if (server_reload(srv, next) != 0) {
+        LOG_ERROR("main", "reload: out of memory, keeping the running configuration");
+        conf_free(next);
+        free(next);
+        return;
+    }
     int fd = open_log(next);
     if (fd >= 0) {
         apply_log(next, fd);

@@ -62,8 +62,6 @@ struct server {
     unsigned nworkers;
     struct tp_listen *listen; /* owned copy of the bound listeners */
     size_t nlisten;
-    /* non-reloadable settings as text, for reload's "needs a restart" report */
-    char *boot_listen_sig; /* owned */
 };
 
 static metric_id m_req, m_resp_stray, m_resp_own, m_400, m_reply_fail, m_by_class[7];
@@ -328,26 +326,6 @@ static void on_worker_fini(struct tp_worker *w, void *arg)
 
 /* ---- lifecycle ---- */
 
-static char *restart_signature(const struct conf *c)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    int rc = buf_printf(&b, "w=%u;m=%zu;h=%u;v=%u;b=%u;r=%zu;s=%zu;tc=%u;tp=%u;ti=%llu;", c->workers,
-                        c->limits.max_message_size, c->limits.max_headers, c->limits.max_via,
-                        c->udp.batch, c->udp.rcvbuf, c->udp.sndbuf, c->tcp.max_connections,
-                        c->tcp.max_connections_per_source,
-                        (unsigned long long)c->tcp.idle_timeout_ms);
-    for (size_t i = 0; rc == 0 && i < c->listen.count; i++)
-        rc = buf_printf(&b, "%s;", c->listen.items[i].uri);
-    if (rc == 0)
-        rc = buf_append(&b, "", 1);
-    if (rc != 0) {
-        buf_fini(&b);
-        return NULL;
-    }
-    return b.p;
-}
-
 static unsigned default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -377,9 +355,8 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
     }
     srv->nworkers = conf->workers ? conf->workers : default_workers();
     srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-    srv->boot_listen_sig = restart_signature(conf);
     struct srv_snap *snap = snap_new(conf);
-    if (srv->workers == NULL || srv->boot_listen_sig == NULL || snap == NULL) {
+    if (srv->workers == NULL || snap == NULL) {
         snprintf(err, errlen, "out of memory");
         snap_unref(snap);
         free(ls);
@@ -452,20 +429,14 @@ void server_free(struct server *s)
         snap_unref(s->workers[i].snap);
     free(s->workers);
     free(s->listen);
-    free(s->boot_listen_sig);
     free(s);
 }
 
-const char *server_reload(struct server *s, const struct conf *next)
+int server_reload(struct server *s, const struct conf *next)
 {
-    const char *restart = NULL;
-    char *sig = restart_signature(next);
-    if (sig == NULL || strcmp(sig, s->boot_listen_sig) != 0)
-        restart = "listen, workers, limits, udp or tcp";
-    free(sig);
     struct srv_snap *snap = snap_new(next);
     if (snap == NULL)
-        return "server (out of memory)";
+        return -ENOMEM;
     for (unsigned i = 0; i < s->nworkers; i++) {
         struct snap_job *j = calloc(1, sizeof(*j));
         if (j == NULL)
@@ -477,7 +448,7 @@ const char *server_reload(struct server *s, const struct conf *next)
         ev_post(tp_worker_loop(tp_worker_get(s->tp, i)), &j->job);
     }
     snap_unref(snap);
-    return restart;
+    return 0;
 }
 
 size_t server_listener_count(const struct server *s)

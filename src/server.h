@@ -24,9 +24,9 @@ void server_free(struct server *s);
 /* Adopts the reloadable parts of a new configuration (server name, domains)
  * at each worker's next loop iteration: a refcounted snapshot is posted to
  * every worker, which swaps it in on its own thread (no lock on the
- * message path). next is borrowed for the call only. Returns a static
- * string naming the settings that changed but need a restart, or NULL. */
-const char *server_reload(struct server *s, const struct conf *next);
+ * message path). next is borrowed for the call only. Settings that need
+ * a restart are not looked at (main reports them). 0 or -ENOMEM. */
+int server_reload(struct server *s, const struct conf *next) warn_unused_result;
 /* Actual bound address of listener i ("udp://127.0.0.1:5060"). */
 const char *server_listener_str(struct server *s, unsigned i, char *buf, size_t len);
 size_t server_listener_count(const struct server *s);

@@ -51,7 +51,7 @@ struct sip_limits {
     unsigned max_headers; /* header fields (not values) */
     unsigned max_via;     /* Via values (multi-value fields count each) */
 };
-#define SIP_LIMITS_DEFAULT ((struct sip_limits){65535, 128, 32})
+#define SIP_LIMITS_DEFAULT ((struct sip_limits){65535, 128, 70})
 
 #define SIP_HDR_NONE UINT16_MAX
 

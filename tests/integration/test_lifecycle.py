@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-from conftest import Server, deadline
+from conftest import Server, deadline, options_request, udp_request
 
 
 def wait_log(server, text, seconds=5):
@@ -55,3 +55,20 @@ def test_listen_port_in_use_fails_start(workdir):
     b = Server(other, listen=[f"udp://127.0.0.1:{a.port}"], check_ready=False).start()
     assert b.proc.wait(timeout=10) != 0
     assert a.stop() == 0
+
+
+def test_sighup_applies_server_name_and_reports_restart_only_settings(workdir):
+    s = Server(workdir).start()
+    r = udp_request(s.port, options_request(s.port))
+    assert r.header("server") == "sipwarden"
+    text = open(s.config).read().replace("workers: 1", "workers: 2")
+    with open(s.config, "w") as f:
+        f.write(text + "server:\n  name: edge-7\n")
+    s.signal(signal.SIGHUP)
+    assert wait_log(s, "workers changed"), s.log_text()
+    end = deadline(5)
+    name = None
+    while time.monotonic() < end and name != "edge-7":
+        name = udp_request(s.port, options_request(s.port)).header("server")
+    assert name == "edge-7"
+    assert s.stop() == 0
