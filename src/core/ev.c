@@ -67,7 +67,9 @@ struct ev_loop {
     atomic_bool is_stop_requested;
 };
 
-static _Thread_local unsigned thread_worker;
+/* 0: not a worker (main or a helper thread); else worker id + 1, so the
+ * main thread never shares a counter slot with worker 0. */
+static _Thread_local unsigned thread_slot;
 
 uint64_t ev_clock_now_ms(void)
 {
@@ -78,12 +80,17 @@ uint64_t ev_clock_now_ms(void)
 
 void ev_thread_set_worker(unsigned worker_id)
 {
-    thread_worker = worker_id;
+    thread_slot = worker_id + 1;
 }
 
 unsigned ev_thread_worker(void)
 {
-    return thread_worker;
+    return thread_slot ? thread_slot - 1 : 0;
+}
+
+unsigned ev_thread_slot(void)
+{
+    return thread_slot;
 }
 
 /* ---- mailbox ---- */

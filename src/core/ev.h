@@ -78,5 +78,8 @@ void ev_post(struct ev_loop *loop, struct ev_job *job);
  * ev_thread_set_worker(); used by per-worker counters and logging. */
 void ev_thread_set_worker(unsigned worker_id);
 unsigned ev_thread_worker(void);
+/* 0 for a thread that is not a worker, worker id + 1 otherwise: a per-
+ * thread slot index that the main thread never shares with worker 0. */
+unsigned ev_thread_slot(void);
 
 #endif

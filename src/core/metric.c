@@ -23,7 +23,7 @@ struct metric_row {
     _Alignas(METRIC_CACHE_LINE) _Atomic uint64_t v[METRIC_MAX];
 };
 
-static struct metric_row rows[METRIC_MAX_WORKERS];
+static struct metric_row rows[METRIC_MAX_WORKERS + 1];
 
 /* Written at start-up only (before workers), read-only afterwards. Id 0
  * is the reserved dummy: lookups that fail return it, writes to it are
@@ -52,7 +52,7 @@ void metric_add(metric_id id, uint64_t n)
         return;
     /* Workers beyond the table share rows: counts stay approximately
      * right (a rare lost update) rather than writing out of bounds. */
-    unsigned w = ev_thread_worker() % METRIC_MAX_WORKERS;
+    unsigned w = ev_thread_slot() % (METRIC_MAX_WORKERS + 1);
     _Atomic uint64_t *slot = &rows[w].v[id];
     atomic_store_explicit(slot, atomic_load_explicit(slot, memory_order_relaxed) + n,
                           memory_order_relaxed);
@@ -63,7 +63,7 @@ uint64_t metric_read(metric_id id)
     if (id >= METRIC_MAX)
         return 0;
     uint64_t sum = 0;
-    for (unsigned w = 0; w < METRIC_MAX_WORKERS; w++)
+    for (unsigned w = 0; w < METRIC_MAX_WORKERS + 1; w++)
         sum += atomic_load_explicit(&rows[w].v[id], memory_order_relaxed);
     return sum;
 }

@@ -18,10 +18,10 @@ typedef uint32_t metric_id;
 /* Registers a counter; name is a static string ("sip_rx_total{transport=udp}").
  * Not thread-safe (start-up only). Returns the same id for the same name. */
 metric_id metric_register(const char *name, const char *help);
-/* Adds to the calling thread's slot (worker from ev_thread_worker()).
- * Each worker index must be used by one thread at a time: the main thread
- * is index 0, so number worker threads from 1 (indexes wrap modulo
- * METRIC_MAX_WORKERS). Sharing an index loses updates, nothing worse. */
+/* Adds to the calling thread's slot (ev_thread_slot(): 0 for threads that
+ * are not workers, worker id + 1 for workers). Each slot must be written
+ * by one thread at a time; slots wrap modulo METRIC_MAX_WORKERS + 1, and
+ * sharing one loses updates, nothing worse. */
 void metric_add(metric_id id, uint64_t n);
 static inline void metric_inc(metric_id id)
 {
