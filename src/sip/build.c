@@ -2,6 +2,7 @@
 /* Builders for local responses and our own small requests. */
 #include "sip/build.h"
 
+#include "sip/parse_int.h"
 #include "sip/print.h"
 
 #include <errno.h>
@@ -59,20 +60,13 @@ static void wr_hdr(struct wr *w, const char *name, struct slice value)
     wr_put(w, "\r\n", 2);
 }
 
-static bool bad_text(struct slice s)
-{
-    for (size_t i = 0; i < s.len; i++)
-        if (s.p[i] == '\r' || s.p[i] == '\n' || s.p[i] == '\0')
-            return true;
-    return false;
-}
-
 static bool extra_ok(const struct slice *extra, unsigned n)
 {
     if (n && !extra)
         return false;
     for (unsigned i = 0; i < n; i++)
-        if (extra[i].len == 0 || bad_text(extra[i]) || !memchr(extra[i].p, ':', extra[i].len))
+        if (extra[i].len == 0 || sw_has_line_break(extra[i]) ||
+            !memchr(extra[i].p, ':', extra[i].len))
             return false;
     return true;
 }
@@ -265,8 +259,9 @@ static int reply_build(struct wr *w, const struct sipmsg *req, unsigned code, st
 
     if (!o)
         o = &none;
-    if (!req->is_request || code < 100 || code > 699 || bad_text(reason) || bad_text(o->to_tag) ||
-        bad_text(o->src_ip) || bad_text(o->server) || bad_text(o->content_type) ||
+    if (!req->is_request || code < 100 || code > 699 || sw_has_line_break(reason) ||
+        sw_has_line_break(o->to_tag) || sw_has_line_break(o->src_ip) ||
+        sw_has_line_break(o->server) || sw_has_line_break(o->content_type) ||
         !extra_ok(o->extra, o->extra_count) || (o->body.len && !o->content_type.len))
         return -EINVAL;
     from = sipmsg_hdr_first(req, HDR_FROM);
@@ -339,30 +334,18 @@ ssize_t sipmsg_reply_build_into(char *out, size_t cap, const struct sipmsg *req,
     return rc ? rc : (ssize_t)w.len;
 }
 
-static bool is_token(struct slice s)
-{
-    if (s.len == 0)
-        return false;
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr("-.!%*_+`'~", c)))
-            return false;
-    }
-    return true;
-}
-
 int sipmsg_request_build(struct buf *out, const struct sipmsg_request_opts *r)
 {
     struct wr w = {.b = out};
     size_t start = out->len;
 
-    if (!is_token(r->method) || r->ruri.len == 0 || bad_text(r->ruri) ||
-        memchr(r->ruri.p, ' ', r->ruri.len) || r->via.len == 0 || bad_text(r->via) ||
-        r->from.len == 0 || bad_text(r->from) || r->to.len == 0 || bad_text(r->to) ||
-        r->call_id.len == 0 || bad_text(r->call_id) || bad_text(r->contact) ||
-        bad_text(r->user_agent) || bad_text(r->content_type) ||
-        !extra_ok(r->extra, r->extra_count) || (r->body.len && !r->content_type.len))
+    if (!sw_token_valid(r->method) || r->ruri.len == 0 || sw_has_line_break(r->ruri) ||
+        memchr(r->ruri.p, ' ', r->ruri.len) || r->via.len == 0 || sw_has_line_break(r->via) ||
+        r->from.len == 0 || sw_has_line_break(r->from) || r->to.len == 0 ||
+        sw_has_line_break(r->to) || r->call_id.len == 0 || sw_has_line_break(r->call_id) ||
+        sw_has_line_break(r->contact) || sw_has_line_break(r->user_agent) ||
+        sw_has_line_break(r->content_type) || !extra_ok(r->extra, r->extra_count) ||
+        (r->body.len && !r->content_type.len))
         return -EINVAL;
     wr_slice(&w, r->method);
     wr_put(&w, " ", 1);

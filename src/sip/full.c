@@ -148,19 +148,6 @@ static bool via_value(struct slice v)
     return hdr_parse_via(&via, v, &e) == SIP_PARSE_OK;
 }
 
-static bool call_id(struct slice v)
-{
-    size_t n = sw_span(v.p, v.len, CC_WORD, false);
-    if (n == 0)
-        return false;
-    if (n == v.len)
-        return true;
-    if (v.p[n] != '@')
-        return false;
-    size_t k = sw_span(v.p + n + 1, v.len - n - 1, CC_WORD, false);
-    return k > 0 && n + 1 + k == v.len;
-}
-
 static bool angle_uri_params(struct slice v)
 {
     /* Call-Info / Alert-Info / Error-Info: LAQUOT absoluteURI RAQUOT params */
@@ -388,9 +375,9 @@ static bool header_valid(const struct sip_hdr *h)
     case HDR_P_PREFERRED_IDENTITY:
         return list_of(v, false, nameaddr_plain);
     case HDR_CALL_ID:
-        return call_id(v);
+        return sw_call_id_valid(v);
     case HDR_IN_REPLY_TO:
-        return list_of(v, false, call_id);
+        return list_of(v, false, sw_call_id_valid);
     case HDR_CSEQ:
         return cseq_value(v);
     case HDR_MAX_FORWARDS:

@@ -104,6 +104,25 @@ bool sw_params_valid(struct slice params);
 /* Parses 1*DIGIT with optional surrounding LWS; fails above max. */
 bool sw_parse_uint(struct slice s, uint64_t max, uint64_t *out);
 
+/* RFC 3261 §25.1 token: non-empty, token characters only. */
+static inline bool sw_token_valid(struct slice s)
+{
+    return s.len > 0 && sw_span(s.p, s.len, CC_TOKEN, false) == s.len;
+}
+
+/* RFC 3261 §25.1 callid = word [ "@" word ]. */
+bool sw_call_id_valid(struct slice v);
+
+/* True when s holds CR, LF or NUL: text that would break a header line
+ * (refused by the builder and the edit list: no header injection). */
+static inline bool sw_has_line_break(struct slice s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if (s.p[i] == '\r' || s.p[i] == '\n' || s.p[i] == '\0')
+            return true;
+    return false;
+}
+
 /* "Bad <header>" reason phrase for a header id. */
 const char *hdr_bad_reason(unsigned id);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Edit list over a received message and its flat and iovec printers. */
 #include "sip/print.h"
+#include "sip/parse_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,28 +14,6 @@ static size_t off_of(const struct sipedit *e, const char *p)
     /* Every slice of a parsed message points into its buffer. */
     SW_ASSERT(p >= e->m->buf && p <= e->m->buf + e->m->len);
     return (size_t)(p - e->m->buf);
-}
-
-static bool has_crlf(struct slice s)
-{
-    for (size_t i = 0; i < s.len; i++)
-        if (s.p[i] == '\r' || s.p[i] == '\n' || s.p[i] == '\0')
-            return true;
-    return false;
-}
-
-static bool is_token(struct slice s)
-{
-    /* RFC 3261 §25.1 token */
-    if (s.len == 0)
-        return false;
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr("-.!%*_+`'~", c)))
-            return false;
-    }
-    return true;
 }
 
 /* An insertion (empty range) may sit at either end of a range edit but not
@@ -131,7 +110,7 @@ void sipedit_init(struct sipedit *e, const struct sipmsg *m, struct arena *a)
 
 int sipedit_ruri_set(struct sipedit *e, struct slice uri)
 {
-    if (!e->m->is_request || !e->m->ruri_s.p || uri.len == 0 || has_crlf(uri) ||
+    if (!e->m->is_request || !e->m->ruri_s.p || uri.len == 0 || sw_has_line_break(uri) ||
         memchr(uri.p, ' ', uri.len) || memchr(uri.p, '\t', uri.len))
         return -EINVAL;
     return replace_slice(e, e->m->ruri_s, &uri, 1);
@@ -146,7 +125,7 @@ int sipedit_hdr_remove(struct sipedit *e, unsigned idx)
 
 int sipedit_hdr_set_value(struct sipedit *e, unsigned idx, struct slice value)
 {
-    if (idx >= e->m->hdr_count || has_crlf(value))
+    if (idx >= e->m->hdr_count || sw_has_line_break(value))
         return -EINVAL;
     return replace_slice(e, e->m->hdrs[idx].value, &value, 1);
 }
@@ -175,7 +154,7 @@ static size_t hdr_end(const struct sipedit *e)
 int sipedit_hdr_insert(struct sipedit *e, int before, struct slice name, struct slice value)
 {
     size_t at;
-    if (!is_token(name) || has_crlf(value))
+    if (!sw_token_valid(name) || sw_has_line_break(value))
         return -EINVAL;
     if (before == SIPEDIT_HDR_TOP)
         at = hdr_top(e);
@@ -307,7 +286,8 @@ int sipedit_via_set_param(struct sipedit *e, const char *name, struct slice valu
     bool has_value;
     if (!e->m->has_via || !v->raw.p)
         return -ENOENT;
-    if (!is_token(n) || has_crlf(value) || memchr(value.p ? value.p : "", ';', value.len) ||
+    if (!sw_token_valid(n) || sw_has_line_break(value) ||
+        memchr(value.p ? value.p : "", ';', value.len) ||
         memchr(value.p ? value.p : "", ',', value.len))
         return -EINVAL;
     if (v->params.p && sipedit_param_locate(v->params, name, &pname, &pvalue, &has_value)) {
@@ -359,7 +339,7 @@ int sipedit_body_set(struct sipedit *e, struct slice content_type, struct slice 
     struct sipedit saved = *e; /* all or nothing */
     char num[24];
     int rc, n = snprintf(num, sizeof(num), "%zu", body.len);
-    if (has_crlf(content_type))
+    if (sw_has_line_break(content_type))
         return -EINVAL;
     size_t hl = SW_MIN(e->m->head_len, e->msg_len);
     rc = add_op(e, hl, e->msg_len, &body, 1);

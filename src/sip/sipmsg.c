@@ -227,7 +227,7 @@ static void parse_request_line(struct pstate *st, const char *p, size_t len)
     }
 }
 
-static bool call_id_valid(struct slice v)
+bool sw_call_id_valid(struct slice v)
 {
     /* callid = word [ "@" word ] */
     size_t n = sw_span(v.p, v.len, CC_WORD, false);
@@ -297,7 +297,7 @@ static void eager(struct pstate *st, struct sip_hdr *h, bool dup)
     case HDR_CALL_ID:
         if (dup) {
             note(st, h->name.p, "Duplicate Call-ID");
-        } else if (call_id_valid(h->value)) {
+        } else if (sw_call_id_valid(h->value)) {
             m->call_id = h->value;
             m->has_call_id = true;
         } else {
