@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-  libfyaml-dev libcmocka-dev
+  libfyaml-dev libcmocka-dev libc-ares-dev
+  dnsmasq-base # a real DNS server on loopback for tests/unit/test_dns.c
   python3 python3-pytest sip-tester sipsak iproute2 clang-format
 )
 if [ "${SW_DEPS_BENCH:-0}" = 1 ]; then
