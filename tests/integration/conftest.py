@@ -51,6 +51,7 @@ def rand_token(n=10):
 def options_request(port, transport="UDP", local_port=5099, host="127.0.0.1", ruri=None,
                     extra="", rport=True, method="OPTIONS"):
     branch = "z9hG4bK" + rand_token()
+    host = f"[{host}]" if ":" in host else host
     ruri = ruri or f"sip:ping@{host}:{port}"
     rp = ";rport" if rport else ""
     return (f"{method} {ruri} SIP/2.0\r\n"

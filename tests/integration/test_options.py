@@ -1,11 +1,12 @@
 """OPTIONS to the server itself, from sipp, sipsak and raw sockets."""
 import os
 import subprocess
+import time
 
 import pytest
 
-from conftest import (SCENARIOS, MULT, Server, free_port, options_request, run_sipp,
-                      tcp_exchange, udp_request)
+from conftest import (SCENARIOS, MULT, Server, deadline, free_port, options_request,
+                      run_sipp, tcp_exchange, udp_request)
 
 
 def sipp_options(server, transport):
@@ -85,3 +86,41 @@ def test_two_workers_answer_every_source(server2):
     for _ in range(40):
         r = udp_request(server2.port, options_request(server2.port))
         assert r is not None and r.code == 200
+
+
+def test_options_over_ipv6(workdir):
+    port = free_port("::1")
+    s = Server(workdir, listen=[f"udp://[::1]:{port}", f"tcp://[::1]:{port}"],
+               check_ready=False)
+    s.port = port
+    s.start()
+    try:
+        end = deadline(10)
+        r = None
+        while r is None and time.monotonic() < end:
+            r = udp_request(port, options_request(port, host="::1",
+                                                  ruri=f"sip:ping@[::1]:{port}"),
+                            host="::1", timeout=0.3)
+        assert r is not None and r.code == 200
+        assert "rport=" in r.header("via")
+    finally:
+        assert s.stop() == 0
+
+
+def test_json_log_lines_parse(workdir):
+    import json
+    s = Server(workdir, extra_yaml="").start()
+    assert s.stop() == 0
+    s2 = Server(workdir, extra_yaml="")
+    with open(s2.config) as f:
+        text = f.read().replace("log:\n  level: info\n", "log:\n  level: info\n  format: json\n")
+    with open(s2.config, "w") as f:
+        f.write(text)
+    open(s2.log, "w").close()
+    s2.start()
+    assert s2.stop() == 0
+    lines = [l for l in s2.log_text().splitlines() if l.strip()]
+    assert lines
+    for line in lines:
+        rec = json.loads(line)
+        assert {"ts", "level", "msg"} <= set(rec)
