@@ -11,7 +11,7 @@ pkgs=(
   python3 python3-pytest sip-tester sipsak iproute2 clang-format
 )
 if [ "${SW_DEPS_BENCH:-0}" = 1 ]; then
-  pkgs+=(libosip2-dev libre-dev)
+  pkgs+=(libosip2-dev libre-dev kamailio sip-tester)
 fi
 
 missing=()
