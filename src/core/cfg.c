@@ -532,6 +532,9 @@ static int load_opt(struct cfg_ctx *ctx, const struct cfg_opt *o, char *dst, str
     case CFG_T_CUSTOM:
         opt_release(o, dst);
         return o->custom->parse(dst, cfgn(n), ctx);
+    case CFG_T_LIST:
+    case CFG_T_MAP:
+        return cfg_list_parse(ctx, o, (struct cfg_list *)(void *)dst, cfgn(n));
     default:
         break;
     }
@@ -638,6 +641,10 @@ static void opt_release(const struct cfg_opt *o, void *dst)
     case CFG_T_SECTION:
         cfg_free(o->sub, dst);
         return;
+    case CFG_T_LIST:
+    case CFG_T_MAP:
+        cfg_list_release(o, dst);
+        break;
     default:
         break;
     }
@@ -676,9 +683,22 @@ static bool opt_equal(const struct cfg_opt *o, const char *a, const char *b)
     }
     case CFG_T_CUSTOM:
         return o->custom->equal != NULL && o->custom->equal(a, b);
+    case CFG_T_LIST:
+    case CFG_T_MAP:
+        return cfg_list_equal(o, (const void *)a, (const void *)b);
+    case CFG_T_SECTION:
+        return cfg_table_equal(o->sub, a, b);
     default:
         return memcmp(a, b, o->size) == 0;
     }
+}
+
+bool cfg_table_equal(const struct cfg_opt *table, const void *a, const void *b)
+{
+    for (const struct cfg_opt *o = table; o->key != NULL; o++)
+        if (!opt_equal(o, (const char *)a + o->off, (const char *)b + o->off))
+            return false;
+    return true;
 }
 
 static bool changed_fixed(const struct cfg_opt *table, const char *a, const char *b, char *key,
@@ -749,13 +769,80 @@ static int fill_defaults(struct cfg_ctx *ctx, const struct cfg_opt *table, char 
             rc = parse_scalar(ctx, o, dst, NULL, "", 0, true);
         else if (o->def == NULL)
             memset(dst, 0, o->size);
-        else if (o->type == CFG_T_STRLIST || o->type == CFG_T_CUSTOM)
+        else if (o->type == CFG_T_STRLIST || o->type == CFG_T_CUSTOM || o->type == CFG_T_LIST ||
+                 o->type == CFG_T_MAP)
             rc = default_from_yaml(ctx, o, dst);
         else
             rc = parse_scalar(ctx, o, dst, NULL, o->def, strlen(o->def), false);
         path_pop(ctx, saved);
     }
     return rc;
+}
+
+/* --- items of lists and maps (cfg_list.c) -------------------------------- */
+
+const char *cfg_node_type_word(const struct cfg_node *n)
+{
+    return type_word(fyn(n));
+}
+
+int cfg_oom(struct cfg_ctx *ctx)
+{
+    return oom(ctx);
+}
+
+int cfg_load_item(struct cfg_ctx *ctx, const struct cfg_opt *o, void *item, const char *name,
+                  struct cfg_node *node, const char *step)
+{
+    struct fy_node *cur = ctx->cur, *key = ctx->key, *n = fyn(node);
+    bool in_default = ctx->in_default;
+    size_t saved = ctx->path_len;
+    int rc;
+
+    buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, "%s", step);
+    ctx->in_default = true;
+    rc = fill_defaults(ctx, o->sub, item);
+    ctx->in_default = in_default;
+    ctx->cur = n;
+    ctx->key = n;
+    if (rc == 0 && n != NULL && fy_node_is_alias(n))
+        rc = cfg_error(ctx, node, "YAML aliases are not supported");
+    else if (rc == 0 && !is_null_scalar(n) && !fy_node_is_mapping(n))
+        rc = cfg_error(ctx, node, "expected a mapping of options, got %s", type_word(n));
+    else if (rc == 0 && !is_null_scalar(n))
+        rc = load_table(ctx, o->sub, item, n);
+    if (rc == 0 && o->item_done != NULL) {
+        /* load_table leaves the path at the item; the hook reports
+         * relative to the item node */
+        ctx->path_len = saved;
+        buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, "%s", step);
+        ctx->cur = n;
+        ctx->key = n;
+        rc = o->item_done(item, name, node, ctx);
+    }
+    if (rc == 0)
+        path_pop(ctx, saved);
+    ctx->cur = cur;
+    ctx->key = key;
+    return rc;
+}
+
+void cfg_where(struct cfg_ctx *ctx, const struct cfg_node *n, char *buf, size_t len)
+{
+    char path[CFG_MAX_PATH + 64];
+    size_t plen = 0, blen = 0;
+    int line = 1, col = 1;
+
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (!node_mark(fyn(n), &line, &col, 0))
+        (void)node_mark(ctx->key, &line, &col, 0);
+    buf_append(path, sizeof(path), &plen, "%s", ctx->path);
+    if (n != NULL && ctx->cur != NULL && is_inside(fyn(n), ctx->cur))
+        path_suffix(path, sizeof(path), &plen, fyn(n), ctx->cur, 0);
+    buf_append(buf, len, &blen, "%s:%d:%d: %s", ctx->in_default ? "(built-in default)" : ctx->file,
+               line, col, plen ? path : "(top level)");
 }
 
 /* --- loading -------------------------------------------------------------- */

@@ -36,6 +36,10 @@
  *   CFG_STRLIST   struct cfg_strlist
  *   CFG_SECTION   a nested struct, described by its own table
  *   CFG_CUSTOM    anything; parsed and freed by struct cfg_custom hooks
+ *   CFG_LIST      struct cfg_list: a YAML list of mappings, each loaded into
+ *                 one item struct by the option's own table (routes:)
+ *   CFG_MAP       struct cfg_list: a YAML mapping NAME -> mapping, each value
+ *                 loaded the same way; names kept in order (dispatchers:)
  */
 
 enum cfg_type {
@@ -50,6 +54,8 @@ enum cfg_type {
     CFG_T_STRLIST,
     CFG_T_SECTION,
     CFG_T_CUSTOM,
+    CFG_T_LIST,
+    CFG_T_MAP,
 };
 
 /* Unit of a plain number given to a CFG_DURATION option. */
@@ -61,6 +67,18 @@ enum cfg_unit {
 /* A list of strings; owns its items and the array. */
 struct cfg_strlist {
     char **items; /* owned, each owned */
+    size_t count;
+};
+
+/*
+ * Items of a CFG_LIST or CFG_MAP option: 'count' structs of the option's
+ * item_size bytes, in file order, each loaded by the option's table (every
+ * default filled first). names[i] is the key of item i (CFG_MAP only;
+ * NULL array for CFG_LIST). Owns items, names and each name.
+ */
+struct cfg_list {
+    void *items;  /* owned array */
+    char **names; /* owned, each owned; CFG_MAP only */
     size_t count;
 };
 
@@ -83,6 +101,16 @@ typedef const char *(*cfg_check_fn)(const char *s, size_t len);
 typedef int (*cfg_parse_fn)(void *dst, struct cfg_node *node, struct cfg_ctx *ctx);
 /* Releases what parse_fn stored in 'dst'; must accept a zeroed 'dst'. */
 typedef void (*cfg_free_fn)(void *dst);
+
+/*
+ * Called after one item of a CFG_LIST / CFG_MAP option was loaded by its
+ * table, with the item's mapping node ('name' is its key for CFG_MAP, NULL
+ * for CFG_LIST): checks that need several fields, and derived values kept
+ * in fields the table does not describe. Errors go through cfg_error() on
+ * 'node' or a node inside it ("routes[2].to: ...").
+ */
+typedef int (*cfg_item_fn)(void *item, const char *name, struct cfg_node *node,
+                           struct cfg_ctx *ctx);
 
 /* True if two parsed values are the same (for cfg_changed_fixed). */
 typedef bool (*cfg_equal_fn)(const void *a, const void *b);
@@ -107,8 +135,12 @@ struct cfg_opt {
     enum cfg_unit unit;              /* CFG_DURATION */
     const char *const *names;        /* CFG_ENUM, NULL-terminated */
     cfg_check_fn check;              /* CFG_STRING, CFG_STRLIST; may be NULL */
-    const struct cfg_opt *sub;       /* CFG_SECTION */
+    const struct cfg_opt *sub;       /* CFG_SECTION; CFG_LIST/CFG_MAP: item table */
     const struct cfg_custom *custom; /* CFG_CUSTOM */
+    size_t item_size;                /* CFG_LIST, CFG_MAP: bytes per item (umax: most items) */
+    cfg_item_fn item_done;           /* CFG_LIST, CFG_MAP: may be NULL */
+    cfg_free_fn item_free; /* CFG_LIST, CFG_MAP: releases what item_done kept; may be NULL;
+                              must accept an item that was never loaded (zeroed) */
 };
 
 /* Offset of st.f, failing to compile unless st.f has type T. */
@@ -168,6 +200,23 @@ struct cfg_opt {
     {                                                                                              \
         .key = (k), .type = CFG_T_CUSTOM, .def = (d), .off = offsetof(st, f),                      \
         .size = sizeof(((st *)0)->f), .is_reloadable = (rel), .help = (h), .custom = (cust)        \
+    }
+/* A list of item_st structs loaded by 'table'; at most maxn items. done/fr: cfg_item_fn and
+ * cfg_free_fn hooks or NULL. The default d (YAML text or NULL) is rarely useful. */
+#define CFG_LIST(k, st, f, item_st, table, done, fr, maxn, rel, h)                                 \
+    {                                                                                              \
+        .key = (k), .type = CFG_T_LIST, .size = sizeof(((st *)0)->f),                              \
+        .off = CFG_FIELD(st, f, struct cfg_list), .is_reloadable = (rel), .help = (h),             \
+        .sub = (table), .item_size = sizeof(item_st), .item_done = (done), .item_free = (fr),      \
+        .umax = (maxn)                                                                             \
+    }
+/* A mapping NAME -> item_st loaded by 'table'; names are kept in cfg_list.names. */
+#define CFG_MAP(k, st, f, item_st, table, done, fr, maxn, rel, h)                                  \
+    {                                                                                              \
+        .key = (k), .type = CFG_T_MAP, .size = sizeof(((st *)0)->f),                               \
+        .off = CFG_FIELD(st, f, struct cfg_list), .is_reloadable = (rel), .help = (h),             \
+        .sub = (table), .item_size = sizeof(item_st), .item_done = (done), .item_free = (fr),      \
+        .umax = (maxn)                                                                             \
     }
 #define CFG_END                                                                                    \
     {                                                                                              \
@@ -230,6 +279,13 @@ struct cfg_node *cfg_node_seq_at(const struct cfg_node *n, size_t i);
  * -EINVAL. Only the first error of a load is kept.
  */
 int cfg_error(struct cfg_ctx *ctx, const struct cfg_node *n, const char *fmt, ...) SW_PRINTF(3, 4);
+
+/*
+ * Writes "file:line:col: key.path" of node 'n' (as an error line would
+ * start) into buf: for checks made after loading (a route naming a
+ * dispatcher that does not exist) that still want to point at the file.
+ */
+void cfg_where(struct cfg_ctx *ctx, const struct cfg_node *n, char *buf, size_t len);
 
 /* Parses a size ("64k", "4M", "512") and a duration ("30s", "500ms"). */
 int cfg_parse_size(uint64_t *out, const char *s, size_t len) warn_unused_result;

@@ -41,6 +41,10 @@ static const char *type_name(const struct cfg_opt *o)
         return "list of strings";
     case CFG_T_CUSTOM:
         return o->custom->type_name;
+    case CFG_T_LIST:
+        return "list of sections";
+    case CFG_T_MAP:
+        return "map of named sections";
     default:
         return "section";
     }
@@ -72,6 +76,12 @@ static void write_default(FILE *f, const struct cfg_opt *o)
         break;
     case CFG_T_CUSTOM:
         zero = "(none)";
+        break;
+    case CFG_T_LIST:
+        zero = "`[]`";
+        break;
+    case CFG_T_MAP:
+        zero = "`{}`";
         break;
     default:
         zero = "`0`";
@@ -105,6 +115,11 @@ static void write_bounds(FILE *f, const struct cfg_opt *o)
         for (int i = 0; o->names[i] != NULL; i++)
             fprintf(f, "%s`%s`", i ? ", " : "", o->names[i]);
         break;
+    case CFG_T_LIST:
+    case CFG_T_MAP:
+        if (o->umax)
+            fprintf(f, "at most %" PRIu64 " items", o->umax);
+        break;
     default:
         break;
     }
@@ -134,9 +149,14 @@ static void write_table(FILE *f, const struct cfg_opt *table, const char *prefix
         fputs(" |\n", f);
     }
     for (const struct cfg_opt *o = table; o->key != NULL; o++) {
-        if (o->type != CFG_T_SECTION)
+        if (o->type != CFG_T_SECTION && o->type != CFG_T_LIST && o->type != CFG_T_MAP)
             continue;
-        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", o->key);
+        /* items of a list are documented as "routes[]", of a map as
+         * "dispatchers.NAME" */
+        snprintf(path, sizeof(path), "%s%s%s%s", prefix, *prefix ? "." : "", o->key,
+                 o->type == CFG_T_LIST  ? "[]"
+                 : o->type == CFG_T_MAP ? ".NAME"
+                                        : "");
         fprintf(f, "\n%.*s `%s`\n\n", SW_MIN(SW_MAX(level, 1), 6), "######", path);
         if (o->help) {
             md_escaped(f, o->help);
