@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-  libfyaml-dev libcmocka-dev libc-ares-dev
+  libfyaml-dev libcmocka-dev libc-ares-dev libssl-dev
   libsqlite3-dev # the location store (src/store/sqlite.c)
   dnsmasq-base # a real DNS server on loopback for tests/unit/test_dns.c
   python3 python3-pytest sip-tester sipsak iproute2 clang-format
