@@ -2,6 +2,8 @@
 /* The sipwarden configuration: option tables, listen URIs, path resolution. */
 #include "conf.h"
 
+#include "sip/uri.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -315,6 +317,80 @@ static const struct cfg_opt tcp_opts[] = {
     CFG_END,
 };
 
+/* A proxy target until the route table lands: an IP-literal sip: URI, since
+ * names would need DNS before the first request (RFC 3263 comes with the
+ * routing layer). */
+static const char *check_target(const char *s, size_t len)
+{
+    struct uri u;
+    struct sip_err err;
+    struct slice q;
+    uint64_t dummy;
+
+    if (uri_parse(&u, slice_make(s, len), &err) != SIP_PARSE_OK || u.scheme != URI_SIP)
+        return "is not a sip: URI such as sip:127.0.0.1:5070;transport=tcp";
+    if (u.host_type != URI_HOST_IPV4 && u.host_type != URI_HOST_IPV6)
+        return "needs an IP address as host (names are not resolved here yet)";
+    if (u.transport.len != 0 && !slice_caseeq_cstr(u.transport, "udp") &&
+        !slice_caseeq_cstr(u.transport, "tcp"))
+        return "has a transport other than udp or tcp";
+    if (uri_param_find(u.params, "q", &q)) {
+        /* q-value (RFC 3261 §20.10): 0, 1, 0.x, 0.xx, 0.xxx or 1.000 */
+        if (q.len == 0 || q.len > 5 || (q.p[0] != '0' && q.p[0] != '1') ||
+            (q.len > 1 && q.p[1] != '.') ||
+            (q.len > 2 && slice_to_u64(&dummy, slice_make(q.p + 2, q.len - 2), 999) != 0) ||
+            (q.p[0] == '1' && q.len > 2 && dummy != 0))
+            return "has a q other than 0..1 with at most 3 decimals";
+    }
+    return NULL;
+}
+
+static const char *const proxy_next_names[] = {"unavailable", "failure", NULL};
+
+static const struct cfg_opt proxy_opts[] = {
+    CFG_BOOL("record_route", struct conf_proxy, record_route, "true", true,
+             "Add Record-Route to dialog-creating requests (INVITE, SUBSCRIBE, REFER, NOTIFY) "
+             "so in-dialog requests come through the proxy (RFC 3261 §16.6 step 4). Two "
+             "entries are added when the request leaves on another listener or transport."),
+    CFG_BOOL("stateless", struct conf_proxy, stateless, "false", true,
+             "Forward without transactions (RFC 3261 §16.11): no forking, no failover, no "
+             "CANCEL handling of our own, responses relayed by Via. Cheaper, for simple "
+             "relays."),
+    CFG_STRLIST("default_target", struct conf_proxy, default_target, NULL, check_target, true,
+                "Next hops for requests that no route matches, as sip:IP[:PORT] with optional "
+                ";transport=udp|tcp and ;q=0..1. The Request-URI is kept (the targets act as "
+                "outbound proxies). Equal q are tried in parallel, higher q first, the next "
+                "group when one fails (see next). Empty: such requests get 404."),
+    CFG_ENUM("next", struct conf_proxy, next, "unavailable", proxy_next_names, true,
+             "When the next q-group of targets is tried: unavailable (after 408, 503 or a "
+             "transport error: failover) or failure (after any non-2xx final but 6xx: "
+             "serial forking)."),
+    CFG_DURATION("timer_c", struct conf_proxy, timer_c_ms, "180s", CFG_UNIT_S, 1000, 3600 * 1000,
+                 false,
+                 "Timer C (RFC 3261 §16.8): an INVITE branch with no final response this long "
+                 "after its last provisional is cancelled. The RFC asks for more than 3 "
+                 "minutes."),
+    CFG_UINT("max_branches", struct conf_proxy, max_branches, "16", 1, 64, false,
+             "Most client transactions (forks and failovers together) one request may "
+             "start."),
+    CFG_END,
+};
+
+static const struct cfg_opt txn_opts[] = {
+    CFG_DURATION("t1", struct conf_txn, t1_ms, "500ms", CFG_UNIT_MS, 10, 600000, false,
+                 "T1, the round-trip estimate (RFC 3261 §17.1.1.1): first retransmission "
+                 "interval on UDP; Timers B, F and H are 64*T1."),
+    CFG_DURATION("t2", struct conf_txn, t2_ms, "4s", CFG_UNIT_MS, 10, 600000, false,
+                 "T2, the cap of non-INVITE and response retransmission intervals; at least "
+                 "T1."),
+    CFG_DURATION("t4", struct conf_txn, t4_ms, "5s", CFG_UNIT_MS, 10, 600000, false,
+                 "T4, how long a message may stay in the network (Timers I and K)."),
+    CFG_UINT("max_transactions", struct conf_txn, max_transactions, "65536", 16, 10000000, false,
+             "Live transactions per worker; a new request beyond it gets 503 with "
+             "Retry-After."),
+    CFG_END,
+};
+
 const struct cfg_opt conf_opts[] = {
     CFG_CUSTOM("listen", struct conf, listen, "[udp://127.0.0.1:5060, tcp://127.0.0.1:5060]",
                &listen_type, false,
@@ -332,6 +408,8 @@ const struct cfg_opt conf_opts[] = {
                 "counted, never allowed to grow memory."),
     CFG_SECTION("udp", struct conf, udp, udp_opts, "UDP sockets."),
     CFG_SECTION("tcp", struct conf, tcp, tcp_opts, "TCP connections."),
+    CFG_SECTION("proxy", struct conf, proxy, proxy_opts, "SIP proxy (RFC 3261 §16)."),
+    CFG_SECTION("txn", struct conf, txn, txn_opts, "SIP transactions (RFC 3261 §17)."),
     CFG_STRING("store", struct conf, store, "sqlite:var/sipwarden.db", check_store, false,
                "Where registrations, bans and CDRs are kept: sqlite:PATH (an SQLite "
                "database in WAL mode; a relative PATH is resolved against the directory of "

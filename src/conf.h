@@ -73,6 +73,32 @@ struct conf_tcp {
     uint64_t connect_timeout_ms;
 };
 
+/* RFC 3261 §16 proxy (src/app/proxy). */
+enum conf_proxy_next {
+    CONF_NEXT_UNAVAILABLE = 0, /* next q-group after 408, 503, transport errors */
+    CONF_NEXT_FAILURE,         /* next q-group after any non-2xx, non-6xx final */
+};
+
+struct conf_proxy {
+    bool record_route;
+    bool stateless;
+    /* "sip:IP[:PORT][;transport=udp|tcp][;q=0.5]" each; owned. Temporary
+     * routing until the route table lands: where requests with no route
+     * go (same q: parallel, higher q first). */
+    struct cfg_strlist default_target;
+    int next; /* enum conf_proxy_next */
+    uint64_t timer_c_ms;
+    unsigned int max_branches;
+};
+
+/* RFC 3261 §17 transaction timers (src/txn). */
+struct conf_txn {
+    uint64_t t1_ms;
+    uint64_t t2_ms;
+    uint64_t t4_ms;
+    unsigned int max_transactions; /* per worker */
+};
+
 /*
  * A whole loaded configuration. Owned by whoever called conf_load; read-only
  * once loaded (a reload loads a new one beside it). Any thread may read it.
@@ -86,6 +112,8 @@ struct conf {
     struct conf_limits limits;
     struct conf_udp udp;
     struct conf_tcp tcp;
+    struct conf_proxy proxy;
+    struct conf_txn txn;
     char *store; /* owned: "sqlite:PATH" (PATH resolved) or another URL */
 };
 

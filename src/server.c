@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The first transaction user: OPTIONS to ourselves, well-formed rejections. */
+/* The transaction user glue: OPTIONS to ourselves, rejections, routing -> proxy. */
 #include "server.h"
 
+#include "app/proxy/proxy.h"
 #include "core/ev.h"
 #include "core/htab.h"
 #include "core/log.h"
@@ -9,6 +10,7 @@
 #include "sip/build.h"
 #include "sip/sipmsg.h"
 #include "transport/tp.h"
+#include "txn/txn.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -38,11 +40,21 @@ struct srv_snap {
     char *name;     /* owned */
     char **domains; /* owned array of owned strings */
     size_t ndomains;
+    /* proxy: section; targets' slices point into target_strs */
+    bool record_route;
+    bool stateless;
+    enum proxy_next next;
+    struct proxy_target *targets; /* owned array */
+    char **target_strs;           /* owned array of owned strings */
+    unsigned ntargets;
 };
 
 /* Per-worker state. Owner: struct server; touched only by its worker. */
 struct srv_worker {
     struct server *srv;    /* borrowed back-pointer */
+    struct tp_worker *w;   /* borrowed */
+    struct txn_layer *l;   /* owned */
+    struct proxy *px;      /* owned; freed before l */
     struct srv_snap *snap; /* ref */
     uint64_t rng;          /* xorshift state for To tags */
     struct buf out;        /* reply scratch, reused */
@@ -51,8 +63,8 @@ struct srv_worker {
 /* A snapshot on its way to one worker. Owner: the job until it runs. */
 struct snap_job {
     struct ev_job job;
-    struct srv_worker *sw;  /* borrowed */
-    struct srv_snap *snap;  /* ref, handed to the worker */
+    struct srv_worker *sw; /* borrowed */
+    struct srv_snap *snap; /* ref, handed to the worker */
 };
 
 /* Owner: main (server_new/server_free); read-only after start. */
@@ -62,6 +74,9 @@ struct server {
     unsigned nworkers;
     struct tp_listen *listen; /* owned copy of the bound listeners */
     size_t nlisten;
+    struct txn_config txn_cfg; /* worker_id set per worker */
+    uint32_t timer_c_ms;
+    unsigned max_branches;
 };
 
 static metric_id m_req, m_resp_stray, m_resp_own, m_400, m_reply_fail, m_by_class[7];
@@ -73,7 +88,8 @@ static void metrics_register(void)
                                    "responses whose top Via is not ours");
     m_resp_own = metric_register("sip_server_responses_dropped_total{reason=\"no_txn\"}",
                                  "responses to our own Via without a transaction");
-    m_400 = metric_register("sip_server_bad_requests_total", "malformed requests answered with 400");
+    m_400 =
+        metric_register("sip_server_bad_requests_total", "malformed requests answered with 400");
     m_reply_fail = metric_register("sip_server_reply_failures_total",
                                    "replies that could not be built or sent");
     static const char *names[7] = {
@@ -97,9 +113,42 @@ static void snap_unref(struct srv_snap *s)
         return;
     for (size_t i = 0; i < s->ndomains; i++)
         free(s->domains[i]);
+    for (unsigned i = 0; i < s->ntargets; i++)
+        free(s->target_strs[i]);
+    free(s->target_strs);
+    free(s->targets);
     free(s->domains);
     free(s->name);
     free(s);
+}
+
+/* "sip:IP:PORT;q=0.5;transport=tcp" -> the URI without ;q (a q-value is
+ * ours, not the next hop's) and q in thousandths (RFC 3261 §20.10). */
+static char *target_parse(const char *s, uint16_t *q)
+{
+    struct uri u;
+    struct sip_err err;
+    struct slice v;
+    *q = 1000;
+    char *out = strdup(s);
+    if (out == NULL)
+        return NULL;
+    if (uri_parse(&u, slice_cstr(out), &err) != SIP_PARSE_OK || !uri_param_find(u.params, "q", &v))
+        return out;
+    unsigned val = 0, scale = 1000;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '.')
+            continue;
+        val = val * 10 + (unsigned)(v.p[i] - '0');
+        if (i > 0)
+            scale /= 10;
+    }
+    *q = (uint16_t)SW_MIN(val * scale, 1000u);
+    /* drop ";q=VALUE" (conf.c checked its shape) */
+    char *start = (char *)v.p - 3;
+    size_t tail = strlen(v.p + v.len);
+    memmove(start, v.p + v.len, tail + 1);
+    return out;
 }
 
 static struct srv_snap *snap_new(const struct conf *c)
@@ -117,6 +166,24 @@ static struct srv_snap *snap_new(const struct conf *c)
         if (s->domains[i] == NULL)
             goto fail;
         s->ndomains++;
+    }
+    s->record_route = c->proxy.record_route;
+    s->stateless = c->proxy.stateless;
+    s->next =
+        c->proxy.next == CONF_NEXT_FAILURE ? PROXY_NEXT_ON_FAILURE : PROXY_NEXT_ON_UNAVAILABLE;
+    size_t nt = c->proxy.default_target.count;
+    s->targets = calloc(nt + 1, sizeof(*s->targets));
+    s->target_strs = calloc(nt + 1, sizeof(char *));
+    if (s->targets == NULL || s->target_strs == NULL)
+        goto fail;
+    for (size_t i = 0; i < nt; i++) {
+        uint16_t q;
+        s->target_strs[i] = target_parse(c->proxy.default_target.items[i], &q);
+        if (s->target_strs[i] == NULL)
+            goto fail;
+        s->targets[i].dst = slice_cstr(s->target_strs[i]);
+        s->targets[i].q = q;
+        s->ntargets++;
     }
     return s;
 fail:
@@ -164,9 +231,10 @@ static bool ruri_is_local(const struct server *srv, const struct srv_snap *snap,
 
 /* ---- replies ---- */
 
+/* Stateless reply, only for malformed requests (no transaction can be
+ * created for them). */
 static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct sipmsg *req,
-                       const struct tp_flow *flow, unsigned code, const char *reason,
-                       const struct slice *extra, unsigned nextra)
+                       const struct tp_flow *flow, unsigned code, const char *reason)
 {
     char ip[TP_ADDR_STRLEN];
     uint64_t r = sw->rng;
@@ -180,8 +248,6 @@ static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct 
         .src_ip = slice_cstr(tp_addr_ip_str(&flow->remote, ip, sizeof(ip))),
         .src_port = tp_addr_port(&flow->remote),
         .server = slice_cstr(sw->snap->name),
-        .extra = extra,
-        .extra_count = nextra,
     };
     buf_clear(&sw->out);
     int rc = sipmsg_reply_build(&sw->out, req, code, reason ? slice_cstr(reason) : SLICE_NULL, &o);
@@ -195,74 +261,236 @@ static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct 
     metric_inc(m_by_class[code / 100]);
 }
 
-/* RFC 3261 §8.2.2.3: a Require naming an extension we do not support gets
- * 420 with Unsupported listing it. We support no extension yet, so every
- * option tag is unsupported. Returns true when a 420 was sent. */
-static bool check_require(struct tp_worker *w, struct srv_worker *sw, const struct sipmsg *m,
-                          const struct tp_flow *flow)
+/* What to do with a request: the routing decision of this glue. */
+enum act_kind { ACT_REPLY, ACT_FORWARD, ACT_DROP };
+struct action {
+    enum act_kind kind;
+    unsigned code;
+    const char *reason;
+    struct slice extra[5]; /* header lines of the reply */
+    unsigned nextra;
+    struct proxy_prep prep;
+    struct proxy_decision d;
+    char line[512]; /* storage for one built line (Unsupported); not zeroed */
+};
+
+static void act_reply(struct action *a, unsigned code, const char *reason)
 {
-    const struct sip_hdr *h = sipmsg_hdr_first(m, HDR_REQUIRE);
-    if (h == NULL || m->method == SIP_ACK || m->method == SIP_CANCEL)
-        return false;
-    char line[512];
-    size_t n = (size_t)snprintf(line, sizeof(line), "Unsupported: ");
-    for (; h != NULL; h = sipmsg_hdr_next(m, h)) {
-        struct slice rest = h->value, item;
+    a->kind = ACT_REPLY;
+    a->code = code;
+    a->reason = reason;
+}
+
+/* "Unsupported: tag, tag" from a Require or Proxy-Require value list. */
+static void unsupported_line(struct action *a, const struct sipmsg *m, enum hdr_id id,
+                             struct slice only)
+{
+    size_t n = (size_t)snprintf(a->line, sizeof(a->line), "Unsupported: ");
+    size_t base = n;
+    for (const struct sip_hdr *h = sipmsg_hdr_first(m, id); h != NULL; h = sipmsg_hdr_next(m, h)) {
+        struct slice rest = only.len ? only : h->value, item;
         while (hdr_list_next(&rest, &item)) {
-            int k = snprintf(line + n, sizeof(line) - n, "%s" SLICE_FMT,
-                             n > strlen("Unsupported: ") ? ", " : "", SLICE_ARG(item));
-            if (k < 0 || (size_t)k >= sizeof(line) - n)
+            int k = snprintf(a->line + n, sizeof(a->line) - n, "%s" SLICE_FMT, n > base ? ", " : "",
+                             SLICE_ARG(item));
+            if (k < 0 || (size_t)k >= sizeof(a->line) - n)
                 break;
             n += (size_t)k;
         }
+        if (only.len)
+            break;
     }
-    struct slice extra = slice_make(line, n);
-    send_reply(w, sw, m, flow, 420, NULL, &extra, 1);
+    a->extra[a->nextra++] = slice_make(a->line, n);
+}
+
+/* RFC 3261 §8.2.2.3: a Require naming an extension we do not support gets
+ * 420 with Unsupported listing it, when the request is for us (a proxy
+ * leaves Require alone, §16.3 note). We support no extension yet. */
+static bool check_require(struct action *a, const struct sipmsg *m)
+{
+    if (sipmsg_hdr_first(m, HDR_REQUIRE) == NULL || m->method == SIP_ACK || m->method == SIP_CANCEL)
+        return false;
+    act_reply(a, 420, NULL);
+    unsupported_line(a, m, HDR_REQUIRE, SLICE_NULL);
     return true;
 }
 
-static void handle_request(struct tp_worker *w, struct srv_worker *sw, const struct sipmsg *m,
-                           const struct tp_flow *flow)
+static void act_caps(struct action *a)
 {
-    metric_inc(m_req);
-    /* RFC 3261 §17.2.1 / §13.2.2.4: an ACK is never answered. */
-    if (m->method == SIP_ACK)
-        return;
-    /* §8.2.2.1: schemes we cannot route. */
-    if (m->ruri.scheme == URI_OTHER) {
-        send_reply(w, sw, m, flow, 416, NULL, NULL, 0);
+    /* §11.2: what a UA should learn from an OPTIONS answer. */
+    act_reply(a, 200, NULL);
+    a->extra[0] = SLICE_LIT(ALLOW);
+    a->extra[1] = SLICE_LIT("Accept: application/sdp");
+    a->extra[2] = SLICE_LIT("Accept-Encoding: identity");
+    a->extra[3] = SLICE_LIT("Accept-Language: en");
+    a->extra[4] = SLICE_LIT("Supported: ");
+    a->nextra = 5;
+}
+
+/* Forward to the configured default targets, or 404 when there are none.
+ * The route table (src/app/routing) plugs in here. */
+static void act_route(struct srv_worker *sw, struct action *a)
+{
+    const struct srv_snap *snap = sw->snap;
+    if (snap->ntargets == 0) {
+        act_reply(a, 404, "No route");
         return;
     }
-    if (check_require(w, sw, m, flow))
+    a->kind = ACT_FORWARD;
+    a->d.targets = snap->targets;
+    a->d.ntargets = snap->ntargets;
+}
+
+/*
+ * The decision for a request (not ACK): local answers (OPTIONS to us,
+ * 404/416/420/481/501), §16.3 rejections, or forwarding: in-dialog and
+ * Route-carrying requests by loose routing (§16.4, §16.12), initial ones
+ * by routing. is_sl: the caller forwards statelessly, so a CANCEL follows
+ * its INVITE's route instead of getting 481.
+ */
+static void decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
+                   const struct tp_flow *flow, bool is_sl)
+{
+    memset(a, 0, offsetof(struct action, line));
+    a->d.record_route = sw->snap->record_route;
+    a->d.stateless = is_sl;
+    a->d.next = sw->snap->next;
+    /* §8.2.2.1: schemes we cannot route. */
+    if (m->ruri.scheme == URI_OTHER) {
+        act_reply(a, 416, NULL);
         return;
-    if (m->method == SIP_CANCEL) {
-        /* §9.2: no transaction can match yet. */
-        send_reply(w, sw, m, flow, 481, NULL, NULL, 0);
+    }
+    struct slice unsup = SLICE_NULL;
+    unsigned code = proxy_prepare(sw->px, &a->prep, &unsup, m, flow);
+    if (code == 483 && m->method == SIP_OPTIONS && ruri_is_local(sw->srv, sw->snap, &m->ruri)) {
+        act_caps(a); /* §16.3 step 3: a proxy may answer an OPTIONS itself */
+        return;
+    }
+    if (code == 420) {
+        act_reply(a, 420, "Bad Extension");
+        unsupported_line(a, m, HDR_PROXY_REQUIRE, unsup);
+        return;
+    }
+    if (code != 0) {
+        act_reply(a, code, NULL);
+        return;
+    }
+    bool is_local = !a->prep.has_route && ruri_is_local(sw->srv, sw->snap, &a->prep.ruri_parsed);
+    if (!is_local) {
+        /* §16.4 / §16.12: a Route left or a foreign Request-URI on an
+         * in-dialog request: loose routing. Initial requests for foreign
+         * domains with no Route need a route: no open relay. */
+        if (a->prep.has_route || m->to.tag.len != 0 || m->method == SIP_CANCEL) {
+            a->kind = ACT_FORWARD;
+            return;
+        }
+        act_route(sw, a);
+        return;
+    }
+    if (check_require(a, m))
+        return;
+    if (m->method == SIP_CANCEL && !is_sl) {
+        act_reply(a, 481, NULL); /* §9.2: no transaction matched */
         return;
     }
     if (m->method == SIP_METHOD_OTHER || m->method == SIP_PUBLISH) {
-        struct slice allow = SLICE_LIT(ALLOW);
-        send_reply(w, sw, m, flow, 501, NULL, &allow, 1);
+        act_reply(a, 501, NULL);
+        a->extra[a->nextra++] = SLICE_LIT(ALLOW);
         return;
     }
-    if (m->method == SIP_OPTIONS && ruri_is_local(sw->srv, sw->snap, &m->ruri)) {
-        /* §11.2: what a UA should learn from an OPTIONS answer. */
-        static const struct slice caps[] = {
-            SLICE_LIT(ALLOW),
-            SLICE_LIT("Accept: application/sdp"),
-            SLICE_LIT("Accept-Encoding: identity"),
-            SLICE_LIT("Accept-Language: en"),
-            SLICE_LIT("Supported: "),
-        };
-        send_reply(w, sw, m, flow, 200, NULL, caps, SW_ARRAY_LEN(caps));
+    if (m->method == SIP_OPTIONS) {
+        act_caps(a);
         return;
     }
-    /* In-dialog requests cannot match a dialog yet (§12.2.2). */
-    if (m->to.tag.len != 0) {
-        send_reply(w, sw, m, flow, 481, NULL, NULL, 0);
+    /* In-dialog requests for us: we hold no dialogs (§12.2.2). */
+    if (m->to.tag.len != 0 && m->method != SIP_CANCEL) {
+        act_reply(a, 481, NULL);
         return;
     }
-    send_reply(w, sw, m, flow, 404, "No route", NULL, 0);
+    act_route(sw, a);
+}
+
+/* ---- transaction user (txn_tu) ---- */
+
+static void reply_txn(struct srv_worker *sw, struct txn *st, const struct action *a)
+{
+    struct sipmsg_reply_opts o = {
+        .server = slice_cstr(sw->snap->name),
+        .extra = a->extra,
+        .extra_count = a->nextra,
+    };
+    int rc = txn_server_reply(st, a->code, a->reason ? slice_cstr(a->reason) : SLICE_NULL, &o);
+    if (rc != 0) {
+        metric_inc(m_reply_fail);
+        LOG_RL(LOG_LVL_WARN, MOD, "cannot send %u reply: %s", a->code, strerror(-rc));
+        return;
+    }
+    metric_inc(m_by_class[a->code / 100]);
+}
+
+static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_flow *flow,
+                       void *arg)
+{
+    struct srv_worker *sw = arg;
+    metric_inc(m_req);
+    if (m->method == SIP_CANCEL) {
+        /* §16.10: CANCEL is hop-by-hop; it matches an INVITE we proxy. */
+        proxy_cancel(sw->px, st, m);
+        return;
+    }
+    struct action a;
+    decide(sw, &a, m, flow, false);
+    if (a.kind == ACT_REPLY)
+        reply_txn(sw, st, &a);
+    else if (a.kind == ACT_FORWARD)
+        proxy_forward(sw->px, st, m, flow, &a.prep, &a.d);
+}
+
+/* ACKs the layer does not absorb: for a 2xx (§13.2.2.4) or after a
+ * stateless forward. Never answered; forwarded statelessly by Route or
+ * Request-URI, or by routing when they are addressed to us. */
+static void on_ack(struct txn *st, const struct sipmsg *m, const struct tp_flow *flow, void *arg)
+{
+    (void)st;
+    struct srv_worker *sw = arg;
+    metric_inc(m_req);
+    struct action a;
+    memset(&a, 0, offsetof(struct action, line));
+    a.d.record_route = sw->snap->record_route;
+    a.d.stateless = true;
+    struct slice unsup;
+    if (m->ruri.scheme == URI_OTHER || proxy_prepare(sw->px, &a.prep, &unsup, m, flow) != 0)
+        return;
+    if (!a.prep.has_route && ruri_is_local(sw->srv, sw->snap, &a.prep.ruri_parsed)) {
+        act_route(sw, &a);
+        if (a.kind != ACT_FORWARD)
+            return;
+    }
+    if (proxy_forward_stateless(sw->px, m, flow, &a.prep, &a.d) != 0)
+        LOG_RL(LOG_LVL_INFO, MOD, "cannot forward ACK");
+}
+
+static void on_stray(const struct sipmsg *m, const struct tp_flow *flow, void *arg)
+{
+    struct srv_worker *sw = arg;
+    metric_inc(m_resp_stray);
+    proxy_stray_response(sw->px, m, flow);
+}
+
+/* §16.11: a stateless configuration forwards before any transaction
+ * exists. Returns true when the request was dealt with. A CANCEL whose
+ * INVITE was proxied statefully (before a reload) stays stateful. */
+static bool try_stateless(struct srv_worker *sw, const struct sipmsg *m, const struct tp_flow *flow)
+{
+    if (m->method == SIP_CANCEL && txn_server_find_cancelled(sw->l, m) != NULL)
+        return false;
+    struct action a;
+    decide(sw, &a, m, flow, true);
+    if (a.kind != ACT_FORWARD)
+        return false; /* local answers go through a transaction */
+    metric_inc(m_req);
+    if (proxy_forward_stateless(sw->px, m, flow, &a.prep, &a.d) != 0)
+        LOG_RL(LOG_LVL_INFO, MOD, "cannot forward %s statelessly", sip_method_name(m->method));
+    return true;
 }
 
 /* ---- transport callbacks ---- */
@@ -272,23 +500,27 @@ static void on_recv(struct tp_worker *w, struct sipmsg *m, int parse_rc, const s
 {
     (void)arg;
     struct srv_worker *sw = tp_worker_udata(w);
-    if (!m->is_request) {
-        /* No client transactions exist yet, so every response is either
-         * stray (not our Via) or late; both are dropped (§18.1.2). */
-        metric_inc(m_resp_stray);
-        return;
-    }
     if (parse_rc != SIP_PARSE_OK) {
         /* A malformed request that can still be addressed: 400 whose
          * reason phrase names the problem (DESIGN.md input rules). ACK
-         * never gets a response. */
-        if (m->method == SIP_ACK)
+         * never gets a response; malformed responses are dropped. */
+        if (!m->is_request || m->method == SIP_ACK)
             return;
         metric_inc(m_400);
-        send_reply(w, sw, m, flow, 400, err && err->reason ? err->reason : "Bad Request", NULL, 0);
+        send_reply(w, sw, m, flow, 400, err && err->reason ? err->reason : "Bad Request");
         return;
     }
-    handle_request(w, sw, m, flow);
+    if (m->is_request && m->method != SIP_ACK && sw->snap->stateless && try_stateless(sw, m, flow))
+        return;
+    txn_layer_recv(sw->l, m, flow);
+}
+
+static void on_tp_error(struct tp_worker *w, const struct tp_flow *flow, int err, void *arg)
+{
+    (void)arg;
+    struct srv_worker *sw = tp_worker_udata(w);
+    if (sw != NULL && sw->l != NULL)
+        txn_layer_transport_error(sw->l, flow, err);
 }
 
 /* docs/architecture.md "Cross-worker hand-off": every message of a call
@@ -304,24 +536,55 @@ static unsigned on_owner(const struct sipmsg *m, const struct tp_flow *flow, uns
     return (unsigned)(htab_hash(m->call_id.p, m->call_id.len) % nworkers);
 }
 
+static bool is_local_cb(const struct uri *u, void *arg)
+{
+    struct srv_worker *sw = arg;
+    return ruri_is_local(sw->srv, sw->snap, u);
+}
+
 static int on_worker_init(struct tp_worker *w, void *arg)
 {
     struct server *srv = arg;
     struct srv_worker *sw = &srv->workers[tp_worker_id(w)];
     sw->srv = srv;
+    sw->w = w;
     buf_init(&sw->out, 65535);
     if (getrandom(&sw->rng, sizeof(sw->rng), 0) != sizeof(sw->rng) || sw->rng == 0)
         sw->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)tp_worker_id(w);
+    struct txn_config tc = srv->txn_cfg;
+    tc.worker_id = tp_worker_id(w);
+    static const struct txn_tu tu = {
+        .request = on_request,
+        .ack = on_ack,
+        .stray_response = on_stray,
+        .invite_send_100 = true, /* §16.2: a stateful proxy sends 100 at once */
+    };
+    sw->l = txn_layer_new(&tc, ev_timers(tp_worker_loop(w)), &txn_io_tp, w, &tu, sw);
+    struct proxy_config pc;
+    proxy_config_defaults(&pc);
+    pc.timer_c_ms = srv->timer_c_ms;
+    pc.max_branches = srv->max_branches;
+    pc.listeners = srv->listen;
+    pc.nlisteners = srv->nlisten;
+    pc.is_local = is_local_cb;
+    pc.is_local_arg = sw;
+    sw->px = sw->l != NULL ? proxy_new(&pc, sw->l, w) : NULL;
     tp_worker_set_udata(w, sw);
-    return 0;
+    return sw->px != NULL ? 0 : -ENOMEM;
 }
 
 static void on_worker_fini(struct tp_worker *w, void *arg)
 {
     (void)arg;
     struct srv_worker *sw = tp_worker_udata(w);
-    if (sw != NULL)
-        buf_fini(&sw->out);
+    if (sw == NULL)
+        return;
+    proxy_free(sw->px);
+    sw->px = NULL;
+    if (sw->l != NULL)
+        txn_layer_free(sw->l);
+    sw->l = NULL;
+    buf_fini(&sw->out);
 }
 
 /* ---- lifecycle ---- */
@@ -339,6 +602,13 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
         metrics_register();
         metrics_done = true;
     }
+    txn_init();
+    proxy_init();
+    if (conf->txn.t2_ms < conf->txn.t1_ms) {
+        snprintf(err, errlen, "txn.t2 (%llums) must not be below txn.t1 (%llums)",
+                 (unsigned long long)conf->txn.t2_ms, (unsigned long long)conf->txn.t1_ms);
+        return NULL;
+    }
     struct server *srv = calloc(1, sizeof(*srv));
     struct tp_listen *ls = calloc(conf->listen.count ? conf->listen.count : 1, sizeof(*ls));
     if (srv == NULL || ls == NULL) {
@@ -354,6 +624,16 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
         ls[i].addr.len = cl->addrlen;
     }
     srv->nworkers = conf->workers ? conf->workers : default_workers();
+    txn_config_defaults(&srv->txn_cfg);
+    srv->txn_cfg.t1_ms = (uint32_t)conf->txn.t1_ms;
+    srv->txn_cfg.t2_ms = (uint32_t)conf->txn.t2_ms;
+    srv->txn_cfg.t4_ms = (uint32_t)conf->txn.t4_ms;
+    srv->txn_cfg.max_txns = conf->txn.max_transactions;
+    srv->txn_cfg.limits.max_msg_size = conf->limits.max_message_size;
+    srv->txn_cfg.limits.max_headers = conf->limits.max_headers;
+    srv->txn_cfg.limits.max_via = conf->limits.max_via;
+    srv->timer_c_ms = (uint32_t)conf->proxy.timer_c_ms;
+    srv->max_branches = conf->proxy.max_branches;
     srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
     struct srv_snap *snap = snap_new(conf);
     if (srv->workers == NULL || snap == NULL) {
@@ -389,6 +669,7 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
         .owner = on_owner,
         .worker_init = on_worker_init,
         .worker_fini = on_worker_fini,
+        .error = on_tp_error,
     };
     srv->tp = tp_new(&tc, &h, srv, err, errlen);
     free(ls);

@@ -241,6 +241,61 @@ def run_sipp(args, timeout=60):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout * MULT + 30)
 
 
+class Sipp:
+    """A sipp peer running in the background (a UAS behind the proxy, or a
+    load generator): started with start(), stopped by its PID."""
+
+    def __init__(self, workdir, scenario, port, args=(), transport="u1", name="uas"):
+        self.port = port
+        self.out = os.path.join(workdir, f"sipp-{name}-{port}.log")
+        self.cmd = ["sipp", "-nostdin", "-sf", os.path.join(SCENARIOS, scenario),
+                    "-i", "127.0.0.1", "-p", str(port), "-t", transport] + list(args)
+        self.kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
+        self.proc = None
+
+    def start(self):
+        self.outf = open(self.out, "wb")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.outf, stderr=subprocess.STDOUT)
+        # sipp binds before it reads anything; give it a moment to listen.
+        end = deadline(3)
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                break
+            with socket.socket(socket.AF_INET, self.kind) as s:
+                try:
+                    s.bind(("127.0.0.1", self.port))
+                except OSError:
+                    return self  # taken: sipp listens
+            time.sleep(0.02)
+        return self
+
+    def wait(self, timeout=30):
+        """Exit status of sipp (0: every call passed), killing it after timeout."""
+        try:
+            return self.proc.wait(timeout=timeout * MULT)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc is not None:
+            self.outf.close()
+
+    def log_text(self):
+        try:
+            with open(self.out, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-3000:]
+        except OSError:
+            return ""
+
+
 @pytest.fixture
 def workdir(request):
     d = tempfile.mkdtemp(prefix="sw-test-")
