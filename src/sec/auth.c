@@ -119,7 +119,8 @@ static void mac(const struct auth *a, char tag, const uint8_t *data, size_t len,
     unsigned int n = 0;
     size_t rl = SW_MIN(realm.len, (size_t)AUTH_REALM_MAX);
     buf[0] = (uint8_t)tag;
-    memcpy(buf + 1, data, len);
+    if (len)
+        memcpy(buf + 1, data, len);
     if (rl)
         memcpy(buf + 1 + len, realm.p, rl);
     if (!HMAC(EVP_sha256(), a->secret, sizeof(a->secret), buf, 1 + len + rl, out, &n))
