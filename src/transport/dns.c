@@ -30,20 +30,32 @@
 
 /* ---- configuration ---- */
 
+/* Checked when the config loads, so a typo stops start-up at its line
+ * rather than when the workers create their resolvers. */
+static const char *check_server(const char *s, size_t len)
+{
+    struct tp_addr a;
+
+    return tp_addr_parse(&a, slice_make(s, len), 53) == 0
+               ? NULL
+               : "is not a numeric IP or IP:PORT ([IPv6]:PORT)";
+}
+
+/* Not reloadable: each worker's resolver is created at start-up with these. */
 const struct cfg_opt dns_opts[] = {
-    CFG_STRLIST("servers", struct dns_config, servers, NULL, NULL, true,
+    CFG_STRLIST("servers", struct dns_config, servers, NULL, check_server, false,
                 "DNS servers for RFC 3263 lookups (NAPTR, SRV, A, AAAA) as IP or IP:PORT "
                 "([IPv6]:PORT). Empty: the nameservers of /etc/resolv.conf."),
-    CFG_DURATION("timeout", struct dns_config, timeout_ms, "2s", CFG_UNIT_S, 100, 30000, true,
+    CFG_DURATION("timeout", struct dns_config, timeout_ms, "2s", CFG_UNIT_S, 100, 30000, false,
                  "How long one query waits for one server before it tries again."),
-    CFG_UINT("tries", struct dns_config, tries, "2", 1, 10, true,
+    CFG_UINT("tries", struct dns_config, tries, "2", 1, 10, false,
              "Attempts per query across the servers before a lookup fails."),
-    CFG_UINT("max_results", struct dns_config, max_results, "16", 1, DNS_MAX_RESULTS, true,
+    CFG_UINT("max_results", struct dns_config, max_results, "16", 1, DNS_MAX_RESULTS, false,
              "Most (transport, address) targets one resolution returns for failover."),
-    CFG_UINT("max_pending", struct dns_config, max_pending, "1024", 1, 100000, true,
+    CFG_UINT("max_pending", struct dns_config, max_pending, "1024", 1, 100000, false,
              "Most resolutions in progress at once per worker; beyond it a request fails "
              "at once instead of queueing without bound."),
-    CFG_BOOL("ipv6", struct dns_config, use_ipv6, "true", true,
+    CFG_BOOL("ipv6", struct dns_config, use_ipv6, "true", false,
              "Also look up AAAA records; IPv6 addresses are tried after the IPv4 ones of the "
              "same host."),
     CFG_END,

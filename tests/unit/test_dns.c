@@ -451,6 +451,42 @@ static void test_dns_bad_server_address_is_an_error(void **state)
     assert_non_null(strstr(err, "not-an-ip"));
 }
 
+struct conf_with_dns {
+    struct dns_config dns;
+};
+
+static const struct cfg_opt conf_opts[] = {
+    CFG_SECTION("dns", struct conf_with_dns, dns, dns_opts, "DNS."),
+    CFG_END,
+};
+
+static void test_dns_config_section_loads_and_checks_servers(void **state)
+{
+    struct conf_with_dns c;
+    struct dns_config def;
+    const char *ok = "dns:\n  servers: [\"127.0.0.1:5353\", \"[::1]\"]\n  timeout: 500ms\n";
+    const char *bad = "dns:\n  servers: [ns.example.test]\n";
+    char err[256];
+
+    (void)state;
+    assert_int_equal(cfg_load_buf(conf_opts, &c, "", 0, "c.yaml", err, sizeof(err)), 0);
+    dns_config_defaults(&def);
+    assert_int_equal(c.dns.timeout_ms, def.timeout_ms);
+    assert_int_equal(c.dns.tries, def.tries);
+    assert_int_equal(c.dns.max_results, def.max_results);
+    assert_int_equal(c.dns.max_pending, def.max_pending);
+    assert_int_equal(c.dns.use_ipv6, def.use_ipv6);
+    cfg_free(conf_opts, &c);
+    assert_int_equal(cfg_load_buf(conf_opts, &c, ok, strlen(ok), "c.yaml", err, sizeof(err)), 0);
+    assert_int_equal(c.dns.servers.count, 2);
+    assert_int_equal(c.dns.timeout_ms, 500);
+    cfg_free(conf_opts, &c);
+    assert_int_equal(cfg_load_buf(conf_opts, &c, bad, strlen(bad), "c.yaml", err, sizeof(err)),
+                     -EINVAL);
+    assert_string_equal(err, "c.yaml:2:13: dns.servers[0]: 'ns.example.test' is not a numeric "
+                             "IP or IP:PORT ([IPv6]:PORT)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_dns_pending_resolutions_are_bounded),
         cmocka_unit_test(test_dns_query_from_uri_rules),
         cmocka_unit_test(test_dns_bad_server_address_is_an_error),
+        cmocka_unit_test(test_dns_config_section_loads_and_checks_servers),
     };
     return cmocka_run_group_tests(tests, start_dnsmasq, stop_dnsmasq);
 }
