@@ -136,6 +136,8 @@ static void test_route_fixture_each_match_kind_picks_its_route(void **state)
     (void)state;
     load_file_ok("routes.yaml");
     assert_int_equal(route_count(fx.t), 6);
+    assert_int_equal(route_conf_check(&fx.conf.routes, &fx.conf.def, &fx.conf.dispatchers, NULL, 0),
+                     0);
     /* source + listener (both must hold) */
     assert_int_equal(route_of(req("INVITE", "sip:x@y.test", "a"), &trunk), 0);
     assert_int_equal(route_of(req("INVITE", "sip:x@y.test", "a"), &trunk6), 0);
@@ -291,6 +293,12 @@ static void test_route_unknown_dispatcher_is_reported_with_file_and_line(void **
     (void)state;
     snprintf(path, sizeof(path), "%s/routing/unknown_dispatcher.yaml", SW_TEST_DATA);
     assert_int_equal(cfg_load_file(opts, &fx.conf, path, err, sizeof(err)), 0);
+    assert_int_equal(
+        route_conf_check(&fx.conf.routes, &fx.conf.def, &fx.conf.dispatchers, err, sizeof(err)),
+        -EINVAL);
+    assert_non_null(strstr(err, "unknown_dispatcher.yaml:7:9: routes[1].to: unknown dispatcher "
+                                "'b' (not in dispatchers:)"));
+    err[0] = '\0';
     assert_null(build_table(err, sizeof(err)));
     assert_non_null(strstr(err, "unknown_dispatcher.yaml:7:9: routes[1].to: unknown dispatcher "
                                 "'b' (not in dispatchers:)"));
@@ -343,6 +351,10 @@ static void test_route_default_with_to_and_reply_is_refused(void **state)
     (void)state;
     assert_int_equal(
         load_yaml("default_route: { to: location, reply: { code: 404 } }\n", err, sizeof(err)), 0);
+    assert_int_equal(
+        route_conf_check(&fx.conf.routes, &fx.conf.def, &fx.conf.dispatchers, err, sizeof(err)),
+        -EINVAL);
+    assert_string_equal(err, "r.yaml:1:22: default_route.to: give either to: or reply:, not both");
     assert_null(build_table(err, sizeof(err)));
     assert_string_equal(err, "r.yaml:1:22: default_route.to: give either to: or reply:, not both");
 }

@@ -298,6 +298,39 @@ int route_conf_done(void *item, const char *name, struct cfg_node *node, struct 
     return 0;
 }
 
+static bool has_set(const struct cfg_list *sets, const char *name)
+{
+    for (size_t i = 0; sets != NULL && sets->names != NULL && i < sets->count; i++)
+        if (strcmp(sets->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int check_one(const struct route_conf *c, const struct cfg_list *sets, char *err,
+                     size_t errlen)
+{
+    if (c->to.is_set && c->reply.code != 0) {
+        snprintf(err, errlen, "%s: give either to: or reply:, not both", c->to.where);
+        return -EINVAL;
+    }
+    if (c->to.is_set && c->to.kind == ROUTE_DISPATCH && !has_set(sets, c->to.text)) {
+        snprintf(err, errlen, "%s: unknown dispatcher '%s' (not in dispatchers:)", c->to.where,
+                 c->to.text);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int route_conf_check(const struct cfg_list *routes, const struct route_conf *def,
+                     const struct cfg_list *dispatchers, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < routes->count && rc == 0; i++)
+        rc = check_one((const struct route_conf *)routes->items + i, dispatchers, err, errlen);
+    return rc ? rc : check_one(def, dispatchers, err, errlen);
+}
+
 /* ---- runtime ---- */
 
 enum { RX_RURI_USER, RX_RURI_HOST, RX_FROM_USER, RX_COUNT };

@@ -109,6 +109,18 @@ int route_conf_done(void *item, const char *name, struct cfg_node *node, struct 
         CFG_SECTION("default_route", st, default_f, route_default_opts,                            \
                     "What happens to a request no route matches (by default: 404).")
 
+/*
+ * Checks what the loader cannot see item by item: every dispatcher:NAME
+ * of routes and default_route names a set of 'dispatchers' (the loaded
+ * `dispatchers:` map), and default_route gives to: or reply:, not both.
+ * For conf loading and --check-config: builds nothing, registers no
+ * metric. Returns 0, or -EINVAL with "file:line:col: routes[1].to: ..."
+ * in err.
+ */
+int route_conf_check(const struct cfg_list *routes, const struct route_conf *def,
+                     const struct cfg_list *dispatchers, char *err,
+                     size_t errlen) warn_unused_result;
+
 /* ---- runtime ---- */
 
 /* What to do with a request. Owned by its table; valid while it lives. */
