@@ -2,7 +2,7 @@
 or more callees (UAS) behind sipwarden, all on loopback."""
 import os
 
-from conftest import SCENARIOS, Server, Sipp, free_port, run_sipp
+from conftest import SCENARIOS, Server, Sipp, free_port, options_request, run_sipp, udp_request
 
 
 def proxy_yaml(*targets, extra=""):
@@ -30,3 +30,178 @@ def test_call_with_ack_and_bye_through_the_proxy(workdir):
     finally:
         callee.stop()
         assert s.stop() == 0
+
+
+def run_call(workdir, callees, targets, scenario="proxy_uac.xml", calls=1, workers=1,
+             extra="", uac_args=(), uac_transport="u1", timeout=40):
+    """Starts sipwarden with targets and the callees (Sipp objects, not yet
+    started), runs the caller, and returns (caller result, callee statuses)."""
+    s = Server(workdir, workers=workers, extra_yaml=proxy_yaml(*targets, extra=extra)).start()
+    for c in callees:
+        c.start()
+    try:
+        r = uac(s, scenario, calls=calls, args=uac_args, transport=uac_transport,
+                timeout=timeout)
+        codes = [c.wait(timeout) for c in callees]
+        return r, codes, s
+    finally:
+        for c in callees:
+            c.stop()
+        assert s.stop() == 0
+
+
+def detail(r, callees):
+    return r.stdout[-1500:] + r.stderr[-500:] + "".join(c.log_text() for c in callees)
+
+
+def test_cancel_before_answer_gives_487(workdir):
+    port = free_port()
+    callee = Sipp(workdir, "proxy_uas_cancel.xml", port, ["-m", "1"])
+    r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port}"], "proxy_uac_cancel.xml")
+    assert r.returncode == 0, detail(r, [callee])
+    assert codes == [0], detail(r, [callee])
+
+
+def test_busy_is_relayed(workdir):
+    port = free_port()
+    callee = Sipp(workdir, "proxy_uas_busy.xml", port, ["-m", "1"])
+    r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port}"], "proxy_uac_reject.xml")
+    assert r.returncode == 0, detail(r, [callee])
+    assert codes == [0], detail(r, [callee])
+
+
+def test_max_forwards_zero_gets_483(workdir):
+    s = Server(workdir, extra_yaml=proxy_yaml(f"sip:127.0.0.1:{free_port()}")).start()
+    try:
+        data = options_request(s.port, ruri="sip:bob@example.net").replace(
+            b"Max-Forwards: 70", b"Max-Forwards: 0")
+        r = udp_request(s.port, data)
+        assert r is not None and r.code == 483
+        # OPTIONS addressed to us is still answered (§16.3 step 3).
+        data = options_request(s.port).replace(b"Max-Forwards: 70", b"Max-Forwards: 0")
+        r = udp_request(s.port, data)
+        assert r is not None and r.code == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_loop_gets_482(workdir):
+    port = free_port()
+    s = Server(workdir, port=port, extra_yaml=proxy_yaml(f"sip:127.0.0.1:{port}")).start()
+    try:
+        r = udp_request(s.port, options_request(s.port, ruri="sip:bob@example.net"), timeout=5)
+        assert r is not None and r.code == 482, r
+    finally:
+        assert s.stop() == 0
+
+
+def test_proxy_require_gets_420(workdir):
+    s = Server(workdir, extra_yaml=proxy_yaml(f"sip:127.0.0.1:{free_port()}")).start()
+    try:
+        data = options_request(s.port, ruri="sip:bob@example.net", extra="Proxy-Require: foo\r\n")
+        r = udp_request(s.port, data)
+        assert r is not None and r.code == 420 and "foo" in r.header("unsupported")
+    finally:
+        assert s.stop() == 0
+
+
+def test_calls_complete_with_ten_percent_loss(workdir):
+    port = free_port()
+    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "5", "-lost", "10"])
+    r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port}"], calls=5,
+                           uac_args=["-lost", "10", "-r", "2"], timeout=90)
+    assert r.returncode == 0, detail(r, [callee])
+    assert codes == [0], detail(r, [callee])
+
+
+def test_udp_caller_to_tcp_callee_double_record_route(workdir):
+    """RFC 5658 double Record-Route: the callee sees our TCP address on top
+    and our UDP one below; ACK and BYE then cross from UDP to TCP."""
+    port = free_port()
+    trace = os.path.join(workdir, "uas-messages.log")
+    callee = Sipp(workdir, "proxy_uas.xml", port,
+                  ["-m", "1", "-trace_msg", "-message_file", trace], transport="t1")
+    r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port};transport=tcp"])
+    assert r.returncode == 0, detail(r, [callee])
+    assert codes == [0], detail(r, [callee])
+    with open(trace) as f:
+        text = f.read()
+    invite = text[text.index("INVITE sip:"):]
+    invite = invite[:invite.index("\n\n")]
+    rrs = [l for l in invite.splitlines() if l.lower().startswith("record-route:")]
+    assert len(rrs) == 2, invite
+    assert "transport=tcp" in rrs[0] and "transport=udp" in rrs[1], invite
+    assert "BYE sip:" in text and "ACK sip:" in text
+
+
+def counter(server, name):
+    """Reads a counter from the SIGUSR1 dump in the log."""
+    import re
+    import signal
+    import time
+    before = server.log_text()
+    server.signal(signal.SIGUSR1)
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        text = server.log_text()[len(before):]
+        m = re.search(re.escape(name) + r"\D*(\d+)", text)
+        if m:
+            return int(m.group(1))
+        time.sleep(0.05)
+    return None
+
+
+def test_stateless_mode_forwards_and_relays(workdir):
+    port = free_port()
+    s = Server(workdir, extra_yaml=proxy_yaml(f"sip:127.0.0.1:{port}",
+                                              extra="  stateless: true\n")).start()
+    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "1"]).start()
+    try:
+        r = uac(s)
+        assert r.returncode == 0, detail(r, [callee])
+        assert callee.wait() == 0
+        assert counter(s, 'proxy_requests_forwarded_total{mode="stateless"}') >= 2
+        assert counter(s, "proxy_responses_relayed_total") >= 3
+    finally:
+        callee.stop()
+        assert s.stop() == 0
+
+
+def test_two_workers_complete_calls(workdir):
+    port = free_port()
+    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "20"])
+    r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port}"], calls=20, workers=2,
+                           uac_args=["-r", "20"])
+    assert r.returncode == 0, detail(r, [callee])
+    assert codes == [0], detail(r, [callee])
+
+
+def test_parallel_fork_answer_cancels_the_other(workdir):
+    a, b = free_port(), free_port()
+    answers = Sipp(workdir, "proxy_uas.xml", a, ["-m", "1"], name="a")
+    rings = Sipp(workdir, "proxy_uas_cancel.xml", b, ["-m", "1"], name="b")
+    r, codes, _ = run_call(workdir, [answers, rings],
+                           [f"sip:127.0.0.1:{a}", f"sip:127.0.0.1:{b}"])
+    assert r.returncode == 0, detail(r, [answers, rings])
+    assert codes == [0, 0], detail(r, [answers, rings])
+
+
+def test_serial_failover_after_503(workdir):
+    a, b = free_port(), free_port()
+    fails = Sipp(workdir, "proxy_uas_unavail.xml", a, ["-m", "1"],
+                 name="a")
+    answers = Sipp(workdir, "proxy_uas.xml", b, ["-m", "1"], name="b")
+    r, codes, _ = run_call(workdir, [fails, answers],
+                           [f"sip:127.0.0.1:{a};q=1", f"sip:127.0.0.1:{b};q=0.5"])
+    assert r.returncode == 0, detail(r, [fails, answers])
+    assert codes == [0, 0], detail(r, [fails, answers])
+
+
+def test_serial_failover_after_timeout(workdir):
+    dead, b = free_port(), free_port()
+    answers = Sipp(workdir, "proxy_uas.xml", b, ["-m", "1"])
+    r, codes, _ = run_call(workdir, [answers],
+                           [f"sip:127.0.0.1:{dead};q=0.9", f"sip:127.0.0.1:{b};q=0.1"],
+                           extra="txn: { t1: 50ms, t2: 400ms }\n")
+    assert r.returncode == 0, detail(r, [answers])
+    assert codes == [0], detail(r, [answers])
