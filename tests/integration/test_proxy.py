@@ -107,7 +107,7 @@ def test_proxy_require_gets_420(workdir):
 
 def test_calls_complete_with_ten_percent_loss(workdir):
     port = free_port()
-    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "5", "-lost", "10"])
+    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "5", "-lost", "10", "-d", "3000"])
     r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port}"], calls=5,
                            uac_args=["-lost", "10", "-r", "2"], timeout=90)
     assert r.returncode == 0, detail(r, [callee])
