@@ -6,6 +6,7 @@
 #include "core/htab.h"
 #include "core/log.h"
 #include "core/metric.h"
+#include "sec/auth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,45 @@ static void usage(FILE *f)
     fprintf(f, "usage: sipwarden -c FILE          run with the configuration in FILE\n"
                "       sipwarden --check-config FILE   validate FILE and exit (0 ok, 2 bad)\n"
                "       sipwarden --config-reference    print the configuration reference\n"
+               "       sipwarden passwd --file FILE --realm REALM USER PASSWORD\n"
+               "                                        add or replace USER's digest hashes\n"
                "       sipwarden --version\n");
+}
+
+/* `sipwarden passwd`: writes HA1 hashes for every supported algorithm
+ * (RFC 7616 / RFC 8760) into a users file, keeping the other users. The
+ * password itself is never stored. */
+static int cmd_passwd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"file", required_argument, NULL, 'f'},
+        {"realm", required_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL, *realm = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "f:r:", longopts, NULL)) != -1) {
+        if (opt == 'f')
+            file = optarg;
+        else if (opt == 'r')
+            realm = optarg;
+        else
+            goto bad;
+    }
+    if (file == NULL || realm == NULL || argc - optind != 2)
+        goto bad;
+    int rc = auth_users_passwd(file, realm, argv[optind], argv[optind + 1]);
+    if (rc != 0) {
+        if (rc != -EINVAL)
+            fprintf(stderr, "%s: %s\n", file, strerror(-rc));
+        return EXIT_CONFIG;
+    }
+    printf("%s: %s@%s written\n", file, argv[optind], realm);
+    return 0;
+bad:
+    usage(stderr);
+    return EXIT_CONFIG;
 }
 
 static int open_log(const struct conf *c)
@@ -165,6 +204,8 @@ int main(int argc, char **argv)
     };
     const char *config = NULL;
     int opt;
+    if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+        return cmd_passwd(argc - 1, argv + 1);
     while ((opt = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':

@@ -210,8 +210,10 @@ static void test_log_json_record_parses_with_escaped_message(void **state)
     assert_string_equal(jget(fields, n, "module")->val, "tp\"udp");
     assert_string_equal(jget(fields, n, "worker")->val, "5");
     assert_false(jget(fields, n, "worker")->is_string);
-    const char *ts = jget(fields, n, "ts")->val;
-    assert_int_equal(strlen(ts), 24);
+    const struct jfield *tsf = jget(fields, n, "ts");
+    assert_non_null(tsf);
+    const char *ts = tsf->val;
+    assert_int_equal(strnlen(ts, sizeof(tsf->val)), 24);
     assert_int_equal(ts[10], 'T');
     assert_int_equal(ts[23], 'Z');
     assert_string_equal(jget(fields, n, "msg")->val,
