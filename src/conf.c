@@ -410,6 +410,8 @@ const struct cfg_opt conf_opts[] = {
     CFG_SECTION("tcp", struct conf, tcp, tcp_opts, "TCP connections."),
     CFG_SECTION("proxy", struct conf, proxy, proxy_opts, "SIP proxy (RFC 3261 §16)."),
     CFG_SECTION("txn", struct conf, txn, txn_opts, "SIP transactions (RFC 3261 §17)."),
+    ROUTE_CFG_OPTS(struct conf, routes, default_route),
+    DISP_CFG_OPT(struct conf, dispatchers),
     CFG_STRING("store", struct conf, store, "sqlite:var/sipwarden.db", check_store, false,
                "Where registrations, bans and CDRs are kept: sqlite:PATH (an SQLite "
                "database in WAL mode; a relative PATH is resolved against the directory of "
@@ -470,6 +472,12 @@ static int resolve_field(char **field, const char *prefix, const char *base_dir)
 static int conf_finish(struct conf *c, const char *name, const char *base_dir, char *err,
                        size_t errlen)
 {
+    /* Cross references the loader cannot check item by item (a route
+     * naming a dispatcher set that does not exist). */
+    if (route_conf_check(&c->routes, &c->default_route, &c->dispatchers, err, errlen) != 0) {
+        conf_free(c);
+        return -EINVAL;
+    }
     c->path = strdup(name);
     if (c->path == NULL || resolve_field(&c->log.file, "", base_dir) < 0 ||
         resolve_field(&c->store, "sqlite:", base_dir) < 0) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "app/routing/route.h"
 #include "core/cfg.h"
 #include "core/util.h"
 
@@ -114,7 +115,10 @@ struct conf {
     struct conf_tcp tcp;
     struct conf_proxy proxy;
     struct conf_txn txn;
-    char *store; /* owned: "sqlite:PATH" (PATH resolved) or another URL */
+    struct cfg_list routes;          /* of struct route_conf (app/routing/route.h) */
+    struct route_conf default_route; /* what no route matches */
+    struct cfg_list dispatchers;     /* map of struct disp_set_conf */
+    char *store;                     /* owned: "sqlite:PATH" (PATH resolved) or another URL */
 };
 
 /* The option table of struct conf (top level). */

@@ -3,6 +3,8 @@
 #include "server.h"
 
 #include "app/proxy/proxy.h"
+#include "app/routing/disp.h"
+#include "app/routing/route.h"
 #include "core/ev.h"
 #include "core/htab.h"
 #include "core/log.h"
@@ -47,6 +49,13 @@ struct srv_snap {
     struct proxy_target *targets; /* owned array */
     char **target_strs;           /* owned array of owned strings */
     unsigned ntargets;
+    /* routes: one table per worker (route.h: regexec locks per pattern),
+     * each used by its worker only; freed with the snapshot, when no
+     * worker uses it any more */
+    struct route_table **tables; /* owned array of owned tables, ntables */
+    unsigned ntables;
+    bool has_default_route; /* default_route: given; else default_target / 404 */
+    bool any_stateless;     /* some request may be forwarded statelessly */
 };
 
 /* Per-worker state. Owner: struct server; touched only by its worker. */
@@ -74,6 +83,7 @@ struct server {
     unsigned nworkers;
     struct tp_listen *listen; /* owned copy of the bound listeners */
     size_t nlisten;
+    struct disp *disp;         /* owned: dispatcher sets (built once; restart to change) */
     struct txn_config txn_cfg; /* worker_id set per worker */
     uint32_t timer_c_ms;
     unsigned max_branches;
@@ -115,6 +125,9 @@ static void snap_unref(struct srv_snap *s)
         free(s->domains[i]);
     for (unsigned i = 0; i < s->ntargets; i++)
         free(s->target_strs[i]);
+    for (unsigned i = 0; i < s->ntables; i++)
+        route_table_free(s->tables[i]);
+    free(s->tables);
     free(s->target_strs);
     free(s->targets);
     free(s->domains);
@@ -151,8 +164,10 @@ static char *target_parse(const char *s, uint16_t *q)
     return out;
 }
 
-static struct srv_snap *snap_new(const struct conf *c)
+static struct srv_snap *snap_new(const struct conf *c, struct disp *disp, unsigned nworkers,
+                                 char *err, size_t errlen)
 {
+    snprintf(err, errlen, "out of memory");
     struct srv_snap *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -185,6 +200,19 @@ static struct srv_snap *snap_new(const struct conf *c)
         s->targets[i].q = q;
         s->ntargets++;
     }
+    s->tables = calloc(nworkers, sizeof(*s->tables));
+    if (s->tables == NULL)
+        goto fail;
+    for (unsigned i = 0; i < nworkers; i++) {
+        s->tables[i] = route_table_new(&c->routes, &c->default_route, disp, err, errlen);
+        if (s->tables[i] == NULL)
+            goto fail;
+        s->ntables++;
+    }
+    s->has_default_route = c->default_route.to.is_set || c->default_route.reply.code != 0;
+    s->any_stateless = c->proxy.stateless || c->default_route.is_stateless;
+    for (size_t i = 0; i < c->routes.count; i++)
+        s->any_stateless |= ((const struct route_conf *)c->routes.items)[i].is_stateless;
     return s;
 fail:
     snap_unref(s);
@@ -262,6 +290,7 @@ static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct 
 }
 
 /* What to do with a request: the routing decision of this glue. */
+#define ACT_MAX_TARGETS 16
 enum act_kind { ACT_REPLY, ACT_FORWARD, ACT_DROP };
 struct action {
     enum act_kind kind;
@@ -271,6 +300,7 @@ struct action {
     unsigned nextra;
     struct proxy_prep prep;
     struct proxy_decision d;
+    struct proxy_target tg[ACT_MAX_TARGETS]; /* dispatcher failover list */
     char line[512]; /* storage for one built line (Unsupported); not zeroed */
 };
 
@@ -326,18 +356,84 @@ static void act_caps(struct action *a)
     a->nextra = 5;
 }
 
-/* Forward to the configured default targets, or 404 when there are none.
- * The route table (src/app/routing) plugs in here. */
-static void act_route(struct srv_worker *sw, struct action *a)
+/* Per-destination counters and passive health of a dispatcher set from
+ * the proxy's branch outcomes: a timeout, 503 or transport error counts
+ * as a failed request (disp.h: health follows real traffic). */
+static void disp_outcome(void *tag, unsigned code, void *arg)
 {
-    const struct srv_snap *snap = sw->snap;
-    if (snap->ntargets == 0) {
-        act_reply(a, 404, "No route");
+    struct disp_dest *d = tag;
+    struct disp_set *set = arg;
+    if (code == 0) {
+        disp_count_request(d);
+        disp_inflight_inc(d);
         return;
     }
-    a->kind = ACT_FORWARD;
-    a->d.targets = snap->targets;
-    a->d.ntargets = snap->ntargets;
+    disp_inflight_dec(d);
+    disp_count_response(d, code);
+    bool is_ok = code != 408 && code != 503;
+    if (!is_ok)
+        disp_count_failover(d);
+    disp_probe_result(set, d, is_ok);
+}
+
+/* Routing (RFC 3261 §16.5): the route table decides; when no route
+ * matches and no default_route is configured, proxy.default_target is the
+ * fallback, else 404. */
+static void act_route(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
+                      const struct tp_flow *flow)
+{
+    const struct srv_snap *snap = sw->snap;
+    const struct route_action *ra = route_lookup(snap->tables[tp_worker_id(sw->w)], m, flow);
+    if (ra->index == ROUTE_DEFAULT_INDEX && !snap->has_default_route) {
+        if (snap->ntargets == 0) {
+            act_reply(a, 404, "No route");
+            return;
+        }
+        a->kind = ACT_FORWARD;
+        a->d.targets = snap->targets;
+        a->d.ntargets = snap->ntargets;
+        a->d.stateless = a->d.stateless && snap->stateless;
+        return;
+    }
+    a->d.stateless = a->d.stateless && (ra->is_stateless || snap->stateless);
+    a->d.record_route = ra->do_record_route;
+    switch (ra->kind) {
+    case ROUTE_FORWARD:
+        /* to: sip:... is a next hop; the Request-URI is kept */
+        a->tg[0] = (struct proxy_target){.dst = slice_cstr(ra->target), .q = 1000};
+        a->d.targets = a->tg;
+        a->d.ntargets = 1;
+        a->kind = ACT_FORWARD;
+        return;
+    case ROUTE_DISPATCH: {
+        /* The set's failover list, one q-group each, so the proxy tries
+         * them in turn on 408, 503 and transport errors. */
+        struct disp_dest *dd[ACT_MAX_TARGETS];
+        size_t n = disp_select(ra->set, m, dd, ACT_MAX_TARGETS);
+        for (size_t i = 0; i < n; i++)
+            a->tg[i] = (struct proxy_target){.dst = slice_cstr(disp_dest_uri_str(dd[i])),
+                                             .q = (uint16_t)(1000 - i),
+                                             .tag = dd[i]};
+        a->d.outcome = disp_outcome;
+        a->d.outcome_arg = ra->set;
+        a->d.targets = a->tg;
+        a->d.ntargets = (unsigned)n;
+        a->d.next = PROXY_NEXT_ON_UNAVAILABLE;
+        if (n == 0)
+            act_reply(a, 503, "No destination");
+        else
+            a->kind = ACT_FORWARD;
+        return;
+    }
+    case ROUTE_LOCATION:
+        /* The location service comes with the registrar. */
+        act_reply(a, 480, "No registrar yet");
+        return;
+    case ROUTE_REPLY:
+    default:
+        act_reply(a, ra->reply_code, ra->reply_reason);
+        return;
+    }
 }
 
 /*
@@ -380,10 +476,13 @@ static void decide(struct srv_worker *sw, struct action *a, const struct sipmsg 
          * in-dialog request: loose routing. Initial requests for foreign
          * domains with no Route need a route: no open relay. */
         if (a->prep.has_route || m->to.tag.len != 0 || m->method == SIP_CANCEL) {
+            /* which route a dialog took is not known here: only a wholly
+             * stateless proxy forwards these without a transaction */
             a->kind = ACT_FORWARD;
+            a->d.stateless = is_sl && sw->snap->stateless;
             return;
         }
-        act_route(sw, a);
+        act_route(sw, a, m, flow);
         return;
     }
     if (check_require(a, m))
@@ -406,7 +505,7 @@ static void decide(struct srv_worker *sw, struct action *a, const struct sipmsg 
         act_reply(a, 481, NULL);
         return;
     }
-    act_route(sw, a);
+    act_route(sw, a, m, flow);
 }
 
 /* ---- transaction user (txn_tu) ---- */
@@ -461,7 +560,7 @@ static void on_ack(struct txn *st, const struct sipmsg *m, const struct tp_flow 
     if (m->ruri.scheme == URI_OTHER || proxy_prepare(sw->px, &a.prep, &unsup, m, flow) != 0)
         return;
     if (!a.prep.has_route && ruri_is_local(sw->srv, sw->snap, &a.prep.ruri_parsed)) {
-        act_route(sw, &a);
+        act_route(sw, &a, m, flow);
         if (a.kind != ACT_FORWARD)
             return;
     }
@@ -485,8 +584,8 @@ static bool try_stateless(struct srv_worker *sw, const struct sipmsg *m, const s
         return false;
     struct action a;
     decide(sw, &a, m, flow, true);
-    if (a.kind != ACT_FORWARD)
-        return false; /* local answers go through a transaction */
+    if (a.kind != ACT_FORWARD || !a.d.stateless)
+        return false; /* local answers and stateful routes get a transaction */
     metric_inc(m_req);
     if (proxy_forward_stateless(sw->px, m, flow, &a.prep, &a.d) != 0)
         LOG_RL(LOG_LVL_INFO, MOD, "cannot forward %s statelessly", sip_method_name(m->method));
@@ -510,7 +609,8 @@ static void on_recv(struct tp_worker *w, struct sipmsg *m, int parse_rc, const s
         send_reply(w, sw, m, flow, 400, err && err->reason ? err->reason : "Bad Request");
         return;
     }
-    if (m->is_request && m->method != SIP_ACK && sw->snap->stateless && try_stateless(sw, m, flow))
+    if (m->is_request && m->method != SIP_ACK && sw->snap->any_stateless &&
+        try_stateless(sw, m, flow))
         return;
     txn_layer_recv(sw->l, m, flow);
 }
@@ -635,9 +735,12 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
     srv->timer_c_ms = (uint32_t)conf->proxy.timer_c_ms;
     srv->max_branches = conf->proxy.max_branches;
     srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-    struct srv_snap *snap = snap_new(conf);
+    srv->disp = disp_new(&conf->dispatchers, err, errlen);
+    struct srv_snap *snap =
+        srv->disp != NULL ? snap_new(conf, srv->disp, srv->nworkers, err, errlen) : NULL;
     if (srv->workers == NULL || snap == NULL) {
-        snprintf(err, errlen, "out of memory");
+        if (srv->workers == NULL)
+            snprintf(err, errlen, "out of memory");
         snap_unref(snap);
         free(ls);
         server_free(srv);
@@ -710,14 +813,18 @@ void server_free(struct server *s)
         snap_unref(s->workers[i].snap);
     free(s->workers);
     free(s->listen);
+    disp_free(s->disp);
     free(s);
 }
 
 int server_reload(struct server *s, const struct conf *next)
 {
-    struct srv_snap *snap = snap_new(next);
-    if (snap == NULL)
-        return -ENOMEM;
+    char err[256];
+    struct srv_snap *snap = snap_new(next, s->disp, s->nworkers, err, sizeof(err));
+    if (snap == NULL) {
+        LOG_ERROR(MOD, "reload refused: %s", err);
+        return -EINVAL;
+    }
     for (unsigned i = 0; i < s->nworkers; i++) {
         struct snap_job *j = calloc(1, sizeof(*j));
         if (j == NULL)

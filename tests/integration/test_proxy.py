@@ -205,3 +205,47 @@ def test_serial_failover_after_timeout(workdir):
                            extra="txn: { t1: 50ms, t2: 400ms }\n")
     assert r.returncode == 0, detail(r, [answers])
     assert codes == [0], detail(r, [answers])
+
+
+def test_route_table_forwards_and_replies(workdir):
+    """routes: the first match decides: bob goes to the callee, MESSAGE is
+    refused, anything else falls back to 404 (no default_target)."""
+    port = free_port()
+    yaml = ("routes:\n"
+            "  - match: { method: [MESSAGE] }\n"
+            "    reply: { code: 403, reason: Refused }\n"
+            "  - match: { ruri_user: \"^bob$\" }\n"
+            f"    to: \"sip:127.0.0.1:{port}\"\n")
+    s = Server(workdir, extra_yaml=yaml).start()
+    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "1"]).start()
+    try:
+        r = uac(s)
+        assert r.returncode == 0, detail(r, [callee])
+        assert callee.wait() == 0
+        msg = options_request(s.port, ruri=f"sip:carol@127.0.0.1:{s.port}", method="MESSAGE")
+        r = udp_request(s.port, msg)
+        assert r is not None and r.code == 403 and r.reason == "Refused"
+        msg = options_request(s.port, ruri=f"sip:carol@127.0.0.1:{s.port}", method="INVITE")
+        r = udp_request(s.port, msg)
+        assert r is not None and r.code == 404
+    finally:
+        callee.stop()
+        assert s.stop() == 0
+
+
+def test_dispatcher_set_fails_over_to_a_live_destination(workdir):
+    dead, port = free_port(), free_port()
+    yaml = ("txn: { t1: 50ms, t2: 400ms }\n"
+            "dispatchers:\n"
+            "  pbx:\n"
+            f"    destinations: [\"sip:127.0.0.1:{dead}\", \"sip:127.0.0.1:{port}\"]\n"
+            "default_route: { to: \"dispatcher:pbx\" }\n")
+    s = Server(workdir, extra_yaml=yaml).start()
+    callee = Sipp(workdir, "proxy_uas.xml", port, ["-m", "2"]).start()
+    try:
+        r = uac(s, calls=2)
+        assert r.returncode == 0, detail(r, [callee])
+        assert callee.wait() == 0
+    finally:
+        callee.stop()
+        assert s.stop() == 0

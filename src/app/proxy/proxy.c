@@ -222,6 +222,13 @@ static void record_final(struct proxy_ctx *c, const struct sipmsg *r, unsigned c
         c->group_unavailable = false;
 }
 
+static void report(struct proxy_ctx *c, const struct proxy_branch *b, unsigned code)
+{
+    void *tag = c->targets[b->target].tag;
+    if (c->outcome != NULL && tag != NULL)
+        c->outcome(tag, code, c->outcome_arg);
+}
+
 static void on_response(struct txn *ct, const struct sipmsg *r, void *arg);
 static void on_timer_c(struct tmr *t, void *arg);
 
@@ -254,9 +261,11 @@ static bool start_branch(struct proxy_ctx *c, unsigned ti)
         metric_inc(proxy_m_fwd_fail);
         b->code = 503;
         record_final(c, NULL, 503);
+        report(c, b, 503);
         return false;
     }
     metric_inc(proxy_m_fwd);
+    report(c, b, 0);
     c->npending++;
     if (c->is_invite)
         tmr_start(p->wheel, &b->timer_c, p->cfg.timer_c_ms);
@@ -325,6 +334,7 @@ static void on_response(struct txn *ct, const struct sipmsg *r, void *arg)
     b->code = code;
     tmr_stop(&b->timer_c);
     c->npending--;
+    report(c, b, code);
     if (code < 300) {
         /* §16.7 step 5/§16.7 step 10: every 2xx goes up at once; the
          * other branches are cancelled (RFC 3326 Reason tells why). */
@@ -364,6 +374,7 @@ static void on_timer_c(struct tmr *t, void *arg)
     txn_detach(b->ct);
     b->code = 408;
     c->npending--;
+    report(c, b, 408);
     record_final(c, NULL, 408);
     ctx_advance(c);
 }
@@ -407,7 +418,7 @@ void proxy_forward(struct proxy *p, struct txn *st, const struct sipmsg *req,
     /* Copy, then sort by q descending (stable insertion sort: few targets);
      * equal q keeps the routing order. */
     for (unsigned i = 0; i < nt; i++) {
-        struct proxy_ctarget t = {.q = ts[i].q};
+        struct proxy_ctarget t = {.q = ts[i].q, .tag = ts[i].tag};
         memcpy(s, ts[i].ruri.p ? ts[i].ruri.p : "", ts[i].ruri.len);
         t.ruri = slice_make(s, ts[i].ruri.len);
         s += ts[i].ruri.len;
@@ -428,6 +439,8 @@ void proxy_forward(struct proxy *p, struct txn *st, const struct sipmsg *req,
     c->in_flow = *flow;
     c->prep = *prep;
     c->next_mode = d->next;
+    c->outcome = d->outcome;
+    c->outcome_arg = d->outcome_arg;
     c->record_route = d->record_route;
     c->is_invite = req->method == SIP_INVITE;
     c->best_rank = UINT32_MAX;

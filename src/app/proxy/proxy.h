@@ -99,7 +99,14 @@ struct proxy_target {
      * (§16.6 steps 6-7). Only IP-literal hosts are resolved for now. */
     struct slice dst;
     uint16_t q; /* 0..1000 (q=1.0 is 1000); same q = one parallel group */
+    void *tag;  /* borrowed: handed to proxy_decision.outcome; may be NULL */
 };
+
+/* Stateful forwarding reports each branch of a target with a tag: code 0
+ * when it was sent, then its final status (408 and 503 included when the
+ * transaction layer synthesized them for a timeout or a transport error).
+ * For per-destination counters and passive health (dispatcher sets). */
+typedef void proxy_outcome_fn(void *tag, unsigned code, void *arg);
 
 /* When the next q-group is tried (serial forking, §16.6 step 2 of §16.5). */
 enum proxy_next {
@@ -114,8 +121,10 @@ struct proxy_decision {
     const struct proxy_target *targets; /* borrowed; NULL/0: loose routing */
     unsigned ntargets;
     enum proxy_next next;
-    bool stateless;    /* §16.11: no transactions for this request */
-    bool record_route; /* add Record-Route to dialog-creating requests */
+    bool stateless;            /* §16.11: no transactions for this request */
+    bool record_route;         /* add Record-Route to dialog-creating requests */
+    proxy_outcome_fn *outcome; /* optional */
+    void *outcome_arg;         /* borrowed; must outlive the request */
 };
 
 /* ---- entry points, called by the transaction user glue ---- */

@@ -50,6 +50,7 @@ struct proxy_branch {
 struct proxy_ctarget {
     struct slice ruri, dst;
     uint16_t q;
+    void *tag; /* borrowed */
 };
 
 /*
@@ -67,6 +68,8 @@ struct proxy_ctx {
     struct tp_flow in_flow;        /* where it came from */
     struct proxy_prep prep;        /* slices into req */
     enum proxy_next next_mode;
+    proxy_outcome_fn *outcome; /* may be NULL */
+    void *outcome_arg;         /* borrowed */
     bool record_route;
     bool is_invite;
     bool final_sent;   /* a final went upstream (2xx: more may follow) */
