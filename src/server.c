@@ -2,6 +2,8 @@
 /* The transaction user glue: OPTIONS to ourselves, rejections, routing -> proxy. */
 #include "server.h"
 
+#include "server_int.h"
+
 #include "app/proxy/proxy.h"
 #include "app/routing/disp.h"
 #include "app/routing/route.h"
@@ -23,71 +25,6 @@
 #include <unistd.h>
 
 #define MOD "server"
-
-/* Methods the parser knows and that later issues route (proxy, registrar,
- * B2BUA). A request for one of them that nothing serves yet gets 404: the
- * method is understood, there is just no route for it. Other methods get
- * 501 with this Allow (RFC 3261 §8.2.1). */
-static const char ALLOW[] =
-    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, PRACK, UPDATE, SUBSCRIBE, "
-    "NOTIFY, REFER, MESSAGE";
-
-/*
- * Reloadable settings, immutable once built. Owner: refcount; each worker
- * holds one ref on the snapshot it uses, swapped on the worker's own
- * thread by a posted job, so no lock and no hazard on the message path.
- */
-struct srv_snap {
-    _Atomic unsigned refs;
-    char *name;     /* owned */
-    char **domains; /* owned array of owned strings */
-    size_t ndomains;
-    /* proxy: section; targets' slices point into target_strs */
-    bool record_route;
-    bool stateless;
-    enum proxy_next next;
-    struct proxy_target *targets; /* owned array */
-    char **target_strs;           /* owned array of owned strings */
-    unsigned ntargets;
-    /* routes: one table per worker (route.h: regexec locks per pattern),
-     * each used by its worker only; freed with the snapshot, when no
-     * worker uses it any more */
-    struct route_table **tables; /* owned array of owned tables, ntables */
-    unsigned ntables;
-    bool has_default_route; /* default_route: given; else default_target / 404 */
-    bool any_stateless;     /* some request may be forwarded statelessly */
-};
-
-/* Per-worker state. Owner: struct server; touched only by its worker. */
-struct srv_worker {
-    struct server *srv;    /* borrowed back-pointer */
-    struct tp_worker *w;   /* borrowed */
-    struct txn_layer *l;   /* owned */
-    struct proxy *px;      /* owned; freed before l */
-    struct srv_snap *snap; /* ref */
-    uint64_t rng;          /* xorshift state for To tags */
-    struct buf out;        /* reply scratch, reused */
-};
-
-/* A snapshot on its way to one worker. Owner: the job until it runs. */
-struct snap_job {
-    struct ev_job job;
-    struct srv_worker *sw; /* borrowed */
-    struct srv_snap *snap; /* ref, handed to the worker */
-};
-
-/* Owner: main (server_new/server_free); read-only after start. */
-struct server {
-    struct tp *tp;              /* owned */
-    struct srv_worker *workers; /* owned array, nworkers */
-    unsigned nworkers;
-    struct tp_listen *listen; /* owned copy of the bound listeners */
-    size_t nlisten;
-    struct disp *disp;         /* owned: dispatcher sets (built once; restart to change) */
-    struct txn_config txn_cfg; /* worker_id set per worker */
-    uint32_t timer_c_ms;
-    unsigned max_branches;
-};
 
 static metric_id m_req, m_resp_stray, m_resp_own, m_400, m_reply_fail, m_by_class[7];
 
@@ -228,35 +165,6 @@ static void snap_job_run(struct ev_job *job)
     free(j);
 }
 
-/* ---- addressing ---- */
-
-/* Is the Request-URI host one of ours: a listener's IP (with its port, or
- * no port when the listener is on the default 5060) or a configured
- * domain (any port)? A wildcard listener accepts any IP literal. */
-static bool ruri_is_local(const struct server *srv, const struct srv_snap *snap,
-                          const struct uri *u)
-{
-    if (u->host_type == URI_HOST_NONE)
-        return false;
-    for (size_t i = 0; i < snap->ndomains; i++)
-        if (slice_caseeq_cstr(u->host, snap->domains[i]))
-            return true;
-    if (u->host_type == URI_HOST_NAME)
-        return false;
-    uint16_t port = u->has_port ? u->port : (u->scheme == URI_SIPS ? 5061 : 5060);
-    struct tp_addr a;
-    if (tp_addr_from_ip(&a, u->host, port) != 0)
-        return false;
-    for (size_t i = 0; i < srv->nlisten; i++) {
-        const struct tp_addr *l = &srv->listen[i].addr;
-        if (tp_addr_port(l) != port || tp_addr_family(l) != tp_addr_family(&a))
-            continue;
-        if (tp_addr_is_any(l) || tp_addr_ip_eq(l, &a))
-            return true;
-    }
-    return false;
-}
-
 /* ---- replies ---- */
 
 /* Stateless reply, only for malformed requests (no transaction can be
@@ -289,225 +197,6 @@ static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct 
     metric_inc(m_by_class[code / 100]);
 }
 
-/* What to do with a request: the routing decision of this glue. */
-#define ACT_MAX_TARGETS 16
-enum act_kind { ACT_REPLY, ACT_FORWARD, ACT_DROP };
-struct action {
-    enum act_kind kind;
-    unsigned code;
-    const char *reason;
-    struct slice extra[5]; /* header lines of the reply */
-    unsigned nextra;
-    struct proxy_prep prep;
-    struct proxy_decision d;
-    struct proxy_target tg[ACT_MAX_TARGETS]; /* dispatcher failover list */
-    char line[512]; /* storage for one built line (Unsupported); not zeroed */
-};
-
-static void act_reply(struct action *a, unsigned code, const char *reason)
-{
-    a->kind = ACT_REPLY;
-    a->code = code;
-    a->reason = reason;
-}
-
-/* "Unsupported: tag, tag" from a Require or Proxy-Require value list. */
-static void unsupported_line(struct action *a, const struct sipmsg *m, enum hdr_id id,
-                             struct slice only)
-{
-    size_t n = (size_t)snprintf(a->line, sizeof(a->line), "Unsupported: ");
-    size_t base = n;
-    for (const struct sip_hdr *h = sipmsg_hdr_first(m, id); h != NULL; h = sipmsg_hdr_next(m, h)) {
-        struct slice rest = only.len ? only : h->value, item;
-        while (hdr_list_next(&rest, &item)) {
-            int k = snprintf(a->line + n, sizeof(a->line) - n, "%s" SLICE_FMT, n > base ? ", " : "",
-                             SLICE_ARG(item));
-            if (k < 0 || (size_t)k >= sizeof(a->line) - n)
-                break;
-            n += (size_t)k;
-        }
-        if (only.len)
-            break;
-    }
-    a->extra[a->nextra++] = slice_make(a->line, n);
-}
-
-/* RFC 3261 §8.2.2.3: a Require naming an extension we do not support gets
- * 420 with Unsupported listing it, when the request is for us (a proxy
- * leaves Require alone, §16.3 note). We support no extension yet. */
-static bool check_require(struct action *a, const struct sipmsg *m)
-{
-    if (sipmsg_hdr_first(m, HDR_REQUIRE) == NULL || m->method == SIP_ACK || m->method == SIP_CANCEL)
-        return false;
-    act_reply(a, 420, NULL);
-    unsupported_line(a, m, HDR_REQUIRE, SLICE_NULL);
-    return true;
-}
-
-static void act_caps(struct action *a)
-{
-    /* §11.2: what a UA should learn from an OPTIONS answer. */
-    act_reply(a, 200, NULL);
-    a->extra[0] = SLICE_LIT(ALLOW);
-    a->extra[1] = SLICE_LIT("Accept: application/sdp");
-    a->extra[2] = SLICE_LIT("Accept-Encoding: identity");
-    a->extra[3] = SLICE_LIT("Accept-Language: en");
-    a->extra[4] = SLICE_LIT("Supported: ");
-    a->nextra = 5;
-}
-
-/* Per-destination counters and passive health of a dispatcher set from
- * the proxy's branch outcomes: a timeout, 503 or transport error counts
- * as a failed request (disp.h: health follows real traffic). */
-static void disp_outcome(void *tag, unsigned code, void *arg)
-{
-    struct disp_dest *d = tag;
-    struct disp_set *set = arg;
-    if (code == 0) {
-        disp_count_request(d);
-        disp_inflight_inc(d);
-        return;
-    }
-    disp_inflight_dec(d);
-    disp_count_response(d, code);
-    bool is_ok = code != 408 && code != 503;
-    if (!is_ok)
-        disp_count_failover(d);
-    disp_probe_result(set, d, is_ok);
-}
-
-/* Routing (RFC 3261 §16.5): the route table decides; when no route
- * matches and no default_route is configured, proxy.default_target is the
- * fallback, else 404. */
-static void act_route(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
-                      const struct tp_flow *flow)
-{
-    const struct srv_snap *snap = sw->snap;
-    const struct route_action *ra = route_lookup(snap->tables[tp_worker_id(sw->w)], m, flow);
-    if (ra->index == ROUTE_DEFAULT_INDEX && !snap->has_default_route) {
-        if (snap->ntargets == 0) {
-            act_reply(a, 404, "No route");
-            return;
-        }
-        a->kind = ACT_FORWARD;
-        a->d.targets = snap->targets;
-        a->d.ntargets = snap->ntargets;
-        a->d.stateless = a->d.stateless && snap->stateless;
-        return;
-    }
-    a->d.stateless = a->d.stateless && (ra->is_stateless || snap->stateless);
-    a->d.record_route = ra->do_record_route;
-    switch (ra->kind) {
-    case ROUTE_FORWARD:
-        /* to: sip:... is a next hop; the Request-URI is kept */
-        a->tg[0] = (struct proxy_target){.dst = slice_cstr(ra->target), .q = 1000};
-        a->d.targets = a->tg;
-        a->d.ntargets = 1;
-        a->kind = ACT_FORWARD;
-        return;
-    case ROUTE_DISPATCH: {
-        /* The set's failover list, one q-group each, so the proxy tries
-         * them in turn on 408, 503 and transport errors. */
-        struct disp_dest *dd[ACT_MAX_TARGETS];
-        size_t n = disp_select(ra->set, m, dd, ACT_MAX_TARGETS);
-        for (size_t i = 0; i < n; i++)
-            a->tg[i] = (struct proxy_target){.dst = slice_cstr(disp_dest_uri_str(dd[i])),
-                                             .q = (uint16_t)(1000 - i),
-                                             .tag = dd[i]};
-        a->d.outcome = disp_outcome;
-        a->d.outcome_arg = ra->set;
-        a->d.targets = a->tg;
-        a->d.ntargets = (unsigned)n;
-        a->d.next = PROXY_NEXT_ON_UNAVAILABLE;
-        if (n == 0)
-            act_reply(a, 503, "No destination");
-        else
-            a->kind = ACT_FORWARD;
-        return;
-    }
-    case ROUTE_LOCATION:
-        /* The location service comes with the registrar. */
-        act_reply(a, 480, "No registrar yet");
-        return;
-    case ROUTE_REPLY:
-    default:
-        act_reply(a, ra->reply_code, ra->reply_reason);
-        return;
-    }
-}
-
-/*
- * The decision for a request (not ACK): local answers (OPTIONS to us,
- * 404/416/420/481/501), §16.3 rejections, or forwarding: in-dialog and
- * Route-carrying requests by loose routing (§16.4, §16.12), initial ones
- * by routing. is_sl: the caller forwards statelessly, so a CANCEL follows
- * its INVITE's route instead of getting 481.
- */
-static void decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
-                   const struct tp_flow *flow, bool is_sl)
-{
-    memset(a, 0, offsetof(struct action, line));
-    a->d.record_route = sw->snap->record_route;
-    a->d.stateless = is_sl;
-    a->d.next = sw->snap->next;
-    /* §8.2.2.1: schemes we cannot route. */
-    if (m->ruri.scheme == URI_OTHER) {
-        act_reply(a, 416, NULL);
-        return;
-    }
-    struct slice unsup = SLICE_NULL;
-    unsigned code = proxy_prepare(sw->px, &a->prep, &unsup, m, flow);
-    if (code == 483 && m->method == SIP_OPTIONS && ruri_is_local(sw->srv, sw->snap, &m->ruri)) {
-        act_caps(a); /* §16.3 step 3: a proxy may answer an OPTIONS itself */
-        return;
-    }
-    if (code == 420) {
-        act_reply(a, 420, "Bad Extension");
-        unsupported_line(a, m, HDR_PROXY_REQUIRE, unsup);
-        return;
-    }
-    if (code != 0) {
-        act_reply(a, code, NULL);
-        return;
-    }
-    bool is_local = !a->prep.has_route && ruri_is_local(sw->srv, sw->snap, &a->prep.ruri_parsed);
-    if (!is_local) {
-        /* §16.4 / §16.12: a Route left or a foreign Request-URI on an
-         * in-dialog request: loose routing. Initial requests for foreign
-         * domains with no Route need a route: no open relay. */
-        if (a->prep.has_route || m->to.tag.len != 0 || m->method == SIP_CANCEL) {
-            /* which route a dialog took is not known here: only a wholly
-             * stateless proxy forwards these without a transaction */
-            a->kind = ACT_FORWARD;
-            a->d.stateless = is_sl && sw->snap->stateless;
-            return;
-        }
-        act_route(sw, a, m, flow);
-        return;
-    }
-    if (check_require(a, m))
-        return;
-    if (m->method == SIP_CANCEL && !is_sl) {
-        act_reply(a, 481, NULL); /* §9.2: no transaction matched */
-        return;
-    }
-    if (m->method == SIP_METHOD_OTHER || m->method == SIP_PUBLISH) {
-        act_reply(a, 501, NULL);
-        a->extra[a->nextra++] = SLICE_LIT(ALLOW);
-        return;
-    }
-    if (m->method == SIP_OPTIONS) {
-        act_caps(a);
-        return;
-    }
-    /* In-dialog requests for us: we hold no dialogs (§12.2.2). */
-    if (m->to.tag.len != 0 && m->method != SIP_CANCEL) {
-        act_reply(a, 481, NULL);
-        return;
-    }
-    act_route(sw, a, m, flow);
-}
-
 /* ---- transaction user (txn_tu) ---- */
 
 static void reply_txn(struct srv_worker *sw, struct txn *st, const struct action *a)
@@ -537,7 +226,7 @@ static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_f
         return;
     }
     struct action a;
-    decide(sw, &a, m, flow, false);
+    srv_decide(sw, &a, m, flow, false);
     if (a.kind == ACT_REPLY)
         reply_txn(sw, st, &a);
     else if (a.kind == ACT_FORWARD)
@@ -559,8 +248,8 @@ static void on_ack(struct txn *st, const struct sipmsg *m, const struct tp_flow 
     struct slice unsup;
     if (m->ruri.scheme == URI_OTHER || proxy_prepare(sw->px, &a.prep, &unsup, m, flow) != 0)
         return;
-    if (!a.prep.has_route && ruri_is_local(sw->srv, sw->snap, &a.prep.ruri_parsed)) {
-        act_route(sw, &a, m, flow);
+    if (!a.prep.has_route && srv_ruri_is_local(sw->srv, sw->snap, &a.prep.ruri_parsed)) {
+        srv_route(sw, &a, m, flow);
         if (a.kind != ACT_FORWARD)
             return;
     }
@@ -583,7 +272,7 @@ static bool try_stateless(struct srv_worker *sw, const struct sipmsg *m, const s
     if (m->method == SIP_CANCEL && txn_server_find_cancelled(sw->l, m) != NULL)
         return false;
     struct action a;
-    decide(sw, &a, m, flow, true);
+    srv_decide(sw, &a, m, flow, true);
     if (a.kind != ACT_FORWARD || !a.d.stateless)
         return false; /* local answers and stateful routes get a transaction */
     metric_inc(m_req);
@@ -639,7 +328,7 @@ static unsigned on_owner(const struct sipmsg *m, const struct tp_flow *flow, uns
 static bool is_local_cb(const struct uri *u, void *arg)
 {
     struct srv_worker *sw = arg;
-    return ruri_is_local(sw->srv, sw->snap, u);
+    return srv_ruri_is_local(sw->srv, sw->snap, u);
 }
 
 static int on_worker_init(struct tp_worker *w, void *arg)
@@ -670,6 +359,9 @@ static int on_worker_init(struct tp_worker *w, void *arg)
     pc.is_local_arg = sw;
     sw->px = sw->l != NULL ? proxy_new(&pc, sw->l, w) : NULL;
     tp_worker_set_udata(w, sw);
+    if (sw->px != NULL && tp_worker_id(w) == 0 &&
+        disp_probe_start(srv->disp, tp_worker_loop(w), srv_probe_send, sw) != 0)
+        LOG_WARN(MOD, "dispatcher probes do not run");
     return sw->px != NULL ? 0 : -ENOMEM;
 }
 
@@ -679,6 +371,8 @@ static void on_worker_fini(struct tp_worker *w, void *arg)
     struct srv_worker *sw = tp_worker_udata(w);
     if (sw == NULL)
         return;
+    if (tp_worker_id(w) == 0)
+        disp_probe_stop(sw->srv->disp);
     proxy_free(sw->px);
     sw->px = NULL;
     if (sw->l != NULL)

@@ -249,3 +249,38 @@ def test_dispatcher_set_fails_over_to_a_live_destination(workdir):
     finally:
         callee.stop()
         assert s.stop() == 0
+
+
+def test_dispatcher_probes_send_options(workdir):
+    """probe.enabled: worker 0 sends OPTIONS to each destination on a
+    client transaction; an answer keeps it up."""
+    import socket
+    import time
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    port = peer.getsockname()[1]
+    yaml = ("dispatchers:\n"
+            "  pbx:\n"
+            f"    destinations: [\"sip:127.0.0.1:{port}\"]\n"
+            "    probe: { enabled: true, interval: 500ms }\n"
+            "default_route: { to: \"dispatcher:pbx\" }\n")
+    s = Server(workdir, workers=2, extra_yaml=yaml).start()
+    try:
+        peer.settimeout(5)
+        seen = 0
+        end = time.monotonic() + 10
+        while seen < 2 and time.monotonic() < end:
+            data, addr = peer.recvfrom(65535)
+            text = data.decode()
+            assert text.startswith(f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"), text
+            assert ";branch=z9hG4bKsw" in text
+            head = text.split("\r\n\r\n")[0].split("\r\n")
+            keep = [l for l in head[1:] if l.split(":")[0].lower() in
+                    ("via", "from", "to", "call-id", "cseq")]
+            reply = "SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n"
+            peer.sendto(reply.encode(), addr)
+            seen += 1
+        assert seen == 2
+    finally:
+        peer.close()
+        assert s.stop() == 0

@@ -132,6 +132,7 @@ void proxy_free(struct proxy *p)
         return;
     while (p->live != NULL)
         ctx_free(p->live);
+    proxy_probes_drop(p);
     arena_free(p->a);
     free(p->out);
     free(p);

@@ -166,6 +166,23 @@ void proxy_cancel(struct proxy *p, struct txn *cancel_st, const struct sipmsg *c
  */
 void proxy_stray_response(struct proxy *p, const struct sipmsg *resp, const struct tp_flow *flow);
 
+/* ---- probes (dispatcher health, RFC 3261 §11 OPTIONS) ---- */
+
+/* Outcome of a probe: the final status (408/503 when the transaction
+ * layer synthesized them for a timeout or transport error), or 0 when the
+ * probe was dropped unanswered at proxy_free. */
+typedef void proxy_probe_fn(unsigned code, void *arg);
+
+/*
+ * Sends an out-of-dialog request of method (e.g. "OPTIONS") to uri on a
+ * client transaction of this worker (its Call-ID hashes to this worker, so
+ * the answer comes back here), and calls done exactly once, later. arg is
+ * borrowed until then. 0, or a negative errno (nothing sent, done not
+ * called): -EINVAL / -EHOSTUNREACH (uri), -ENOMEM, a send error.
+ */
+int proxy_probe(struct proxy *p, struct slice uri, const char *method, proxy_probe_fn *done,
+                void *arg) warn_unused_result;
+
 /* Live stateful contexts of this proxy. */
 size_t proxy_count(const struct proxy *p);
 

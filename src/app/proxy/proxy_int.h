@@ -31,6 +31,15 @@ extern metric_id proxy_m_fwd, proxy_m_fwd_sl, proxy_m_resp[7], proxy_m_resp_sl, 
 
 struct proxy_ctx;
 
+/* A probe in flight. Owner: struct proxy (its list); ct is a ref. */
+struct proxy_probe {
+    struct proxy_probe *prev, *next; /* borrowed: p's list */
+    struct proxy *p;                 /* borrowed */
+    struct txn *ct;                  /* ref */
+    proxy_probe_fn *done;
+    void *arg; /* borrowed */
+};
+
 /*
  * One branch (client transaction) of a context. Plain struct inside the
  * context's array; ct is a ref; ctx is a borrowed back-pointer.
@@ -100,6 +109,7 @@ struct proxy {
     char *out;               /* owned: print buffer, PROXY_OUT_CAP */
     struct proxy_ctx *live;  /* owned list of contexts */
     size_t nlive;
+    struct proxy_probe *probes; /* owned list of probes in flight */
 };
 
 /* ---- fwd.c: building and sending what the proxy forwards ---- */
@@ -126,6 +136,9 @@ ssize_t proxy_build_request(struct proxy *p, struct tp_flow *dst, const struct s
 ssize_t proxy_build_response(struct proxy *p, const struct sipmsg *resp,
                              const struct sipmsg *const *extra_from, unsigned nextra,
                              bool to_stream) warn_unused_result;
+
+/* probe.c: drops every probe in flight (done(0)), for proxy_free. */
+void proxy_probes_drop(struct proxy *p);
 
 /* True when the top Via of a response is ours (sent-by one of our
  * listeners and a branch with one of our markers). */

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Internals shared by server.c and server_route.c only. */
+#ifndef SW_SERVER_INT_H
+#define SW_SERVER_INT_H
+
+#include "server.h"
+
+#include "app/proxy/proxy.h"
+#include "app/routing/disp.h"
+#include "app/routing/route.h"
+#include "core/buf.h"
+#include "core/ev.h"
+#include "sip/sipmsg.h"
+#include "transport/tp.h"
+#include "txn/txn.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Methods the parser knows and that later issues route (proxy, registrar,
+ * B2BUA). A request for one of them that nothing serves yet gets 404: the
+ * method is understood, there is just no route for it. Other methods get
+ * 501 with this Allow (RFC 3261 §8.2.1). */
+#define SRV_ALLOW                                                                                  \
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, PRACK, UPDATE, SUBSCRIBE, "         \
+    "NOTIFY, REFER, MESSAGE"
+
+/*
+ * Reloadable settings, immutable once built. Owner: refcount; each worker
+ * holds one ref on the snapshot it uses, swapped on the worker's own
+ * thread by a posted job, so no lock and no hazard on the message path.
+ */
+struct srv_snap {
+    _Atomic unsigned refs;
+    char *name;     /* owned */
+    char **domains; /* owned array of owned strings */
+    size_t ndomains;
+    /* proxy: section; targets' slices point into target_strs */
+    bool record_route;
+    bool stateless;
+    enum proxy_next next;
+    struct proxy_target *targets; /* owned array */
+    char **target_strs;           /* owned array of owned strings */
+    unsigned ntargets;
+    /* routes: one table per worker (route.h: regexec locks per pattern),
+     * each used by its worker only; freed with the snapshot, when no
+     * worker uses it any more */
+    struct route_table **tables; /* owned array of owned tables, ntables */
+    unsigned ntables;
+    bool has_default_route; /* default_route: given; else default_target / 404 */
+    bool any_stateless;     /* some request may be forwarded statelessly */
+};
+
+/* Per-worker state. Owner: struct server; touched only by its worker. */
+struct srv_worker {
+    struct server *srv;    /* borrowed back-pointer */
+    struct tp_worker *w;   /* borrowed */
+    struct txn_layer *l;   /* owned */
+    struct proxy *px;      /* owned; freed before l */
+    struct srv_snap *snap; /* ref */
+    uint64_t rng;          /* xorshift state for To tags */
+    struct buf out;        /* reply scratch, reused */
+};
+
+/* A snapshot on its way to one worker. Owner: the job until it runs. */
+struct snap_job {
+    struct ev_job job;
+    struct srv_worker *sw; /* borrowed */
+    struct srv_snap *snap; /* ref, handed to the worker */
+};
+
+/* Owner: main (server_new/server_free); read-only after start. */
+struct server {
+    struct tp *tp;              /* owned */
+    struct srv_worker *workers; /* owned array, nworkers */
+    unsigned nworkers;
+    struct tp_listen *listen; /* owned copy of the bound listeners */
+    size_t nlisten;
+    struct disp *disp;         /* owned: dispatcher sets (built once; restart to change) */
+    struct txn_config txn_cfg; /* worker_id set per worker */
+    uint32_t timer_c_ms;
+    unsigned max_branches;
+};
+
+/* What to do with a request: the routing decision of this glue. */
+#define ACT_MAX_TARGETS 16
+enum act_kind { ACT_REPLY, ACT_FORWARD, ACT_DROP };
+struct action {
+    enum act_kind kind;
+    unsigned code;
+    const char *reason;
+    struct slice extra[5]; /* header lines of the reply */
+    unsigned nextra;
+    struct proxy_prep prep;
+    struct proxy_decision d;
+    struct proxy_target tg[ACT_MAX_TARGETS]; /* dispatcher failover list */
+    char line[512]; /* storage for one built line (Unsupported); not zeroed */
+};
+
+/* ---- server_route.c ---- */
+
+/* Is the Request-URI host one of ours (a listener or a configured domain)? */
+bool srv_ruri_is_local(const struct server *srv, const struct srv_snap *snap, const struct uri *u);
+/* The decision for a request (not ACK); see server_route.c. */
+void srv_decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
+                const struct tp_flow *flow, bool is_sl);
+/* Routing of a request that is for us or needs a route (used for ACKs). */
+void srv_route(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
+               const struct tp_flow *flow);
+/* disp_probe_fn of the dispatcher sets; arg is worker 0's srv_worker. */
+void srv_probe_send(struct disp_set *s, struct disp_dest *d, const char *method, void *arg);
+
+#endif
