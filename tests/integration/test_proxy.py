@@ -284,3 +284,35 @@ def test_dispatcher_probes_send_options(workdir):
     finally:
         peer.close()
         assert s.stop() == 0
+
+
+def test_strict_router_request_uri_is_restored(workdir):
+    """§16.4: a strict router put our Record-Route URI into the Request-URI
+    and the real target in the last Route; we forward to that target with
+    it as the Request-URI, and our Via on top."""
+    import socket
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    port = peer.getsockname()[1]
+    s = Server(workdir, extra_yaml=proxy_yaml(f"sip:127.0.0.1:{free_port()}")).start()
+    try:
+        target = f"sip:uas@127.0.0.1:{port}"
+        msg = options_request(s.port, ruri=f"sip:127.0.0.1:{s.port};transport=udp;lr",
+                              method="BYE",
+                              extra=f"Route: <{target}>\r\n").replace(
+            b"To: <sip:127.0.0.1", b"To: <sip:x@127.0.0.1").replace(
+            b"\r\nCall-ID", b";tag=abc\r\nCall-ID", 1)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sender.bind(("127.0.0.1", 0))
+        sender.sendto(msg, ("127.0.0.1", s.port))
+        peer.settimeout(5)
+        data, _ = peer.recvfrom(65535)
+        lines = data.decode().split("\r\n")
+        assert lines[0] == f"BYE {target} SIP/2.0", lines[:3]
+        assert "z9hG4bKsw" in lines[1]
+        assert not any(l.lower().startswith("route:") for l in lines)
+        assert "Max-Forwards: 69" in lines
+        sender.close()
+    finally:
+        peer.close()
+        assert s.stop() == 0
