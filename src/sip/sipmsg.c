@@ -89,6 +89,15 @@ struct sipmsg *sipmsg_new(const char *data, size_t len, const struct sip_limits 
     }
     /* Header indexes are uint16_t with UINT16_MAX meaning "none". */
     unsigned cap = SW_MIN(lim->max_headers, (unsigned)SIP_HDR_NONE - 1);
+    /* Every header field ends with a LF (or is the unterminated last line),
+     * so the line count bounds the index: a typical message needs 20
+     * entries, not max_headers (128 x 56 bytes), which matters for the
+     * thousands of messages transactions keep for Timer J/H. */
+    size_t lines = 1;
+    for (const char *p = data, *end = data + len;
+         lines < cap && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        lines++;
+    cap = (unsigned)SW_MIN((size_t)cap, lines);
     size_t fixed = sizeof(struct sipmsg) + (size_t)cap * sizeof(struct sip_hdr) + 1;
     if (len > SIZE_MAX - fixed) {
         errno = EMSGSIZE;
