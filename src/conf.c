@@ -417,6 +417,18 @@ const struct cfg_opt conf_opts[] = {
                "database in WAL mode; a relative PATH is resolved against the directory of "
                "the configuration file), redis://HOST:PORT (shared by several nodes) or "
                "memory (lost on restart; for tests)."),
+    CFG_SECTION("store_options", struct conf, store_options, store_cfg_opts,
+                "Location store tuning: max_aors, queue_depth, batch_max (writes per "
+                "SQLite transaction), synchronous (full: durable against power loss)."),
+    CFG_SECTION("registrar", struct conf, registrar, reg_cfg_opts,
+                "Registrar (RFC 3261 §10.3) for the domains in server.domains."),
+    CFG_SECTION("auth", struct conf, auth, auth_cfg_opts,
+                "Digest authentication (RFC 7616, RFC 8760). Enabled when users is set: "
+                "REGISTER from untrusted sources is challenged with 401, other initial "
+                "requests with 407."),
+    CFG_SECTION("security", struct conf, security, security_cfg_opts,
+                "Edge protection: bans of sources that fail authentication, scanner "
+                "User-Agents dropped, trusted networks (never challenged, never banned)."),
     CFG_END,
 };
 
@@ -480,7 +492,8 @@ static int conf_finish(struct conf *c, const char *name, const char *base_dir, c
     }
     c->path = strdup(name);
     if (c->path == NULL || resolve_field(&c->log.file, "", base_dir) < 0 ||
-        resolve_field(&c->store, "sqlite:", base_dir) < 0) {
+        resolve_field(&c->store, "sqlite:", base_dir) < 0 ||
+        (c->auth.users[0] != '\0' && resolve_field(&c->auth.users, "", base_dir) < 0)) {
         snprintf(err, errlen, "%s: out of memory", name);
         conf_free(c);
         return -ENOMEM;

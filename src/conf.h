@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "app/registrar/registrar.h"
 #include "app/routing/route.h"
+#include "sec/sec_conf.h"
 #include "core/cfg.h"
 #include "core/util.h"
 
@@ -119,6 +121,10 @@ struct conf {
     struct route_conf default_route; /* what no route matches */
     struct cfg_list dispatchers;     /* map of struct disp_set_conf */
     char *store;                     /* owned: "sqlite:PATH" (PATH resolved) or another URL */
+    struct store_config store_options;
+    struct reg_config registrar;
+    struct auth_conf auth;         /* users path resolved */
+    struct security_conf security;
 };
 
 /* The option table of struct conf (top level). */

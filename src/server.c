@@ -225,6 +225,14 @@ static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_f
         proxy_cancel(sw->px, st, m);
         return;
     }
+    if (srv_edge_register(sw, st, m, flow))
+        return;
+    /* Authentication comes before routing, so that an unauthenticated
+     * caller learns nothing (not even whether a user is registered);
+     * OPTIONS pings to the server itself are never challenged. */
+    if (!(m->method == SIP_OPTIONS && srv_ruri_is_local(sw->srv, sw->snap, &m->ruri)) &&
+        !srv_edge_authorize(sw, st, m, flow))
+        return;
     struct action a;
     srv_decide(sw, &a, m, flow, false);
     if (a.kind == ACT_REPLY)
@@ -288,6 +296,8 @@ static void on_recv(struct tp_worker *w, struct sipmsg *m, int parse_rc, const s
 {
     (void)arg;
     struct srv_worker *sw = tp_worker_udata(w);
+    if (srv_edge_drop(sw, m, flow))
+        return;
     if (parse_rc != SIP_PARSE_OK) {
         /* A malformed request that can still be addressed: 400 whose
          * reason phrase names the problem (DESIGN.md input rules). ACK
@@ -359,6 +369,7 @@ static int on_worker_init(struct tp_worker *w, void *arg)
     pc.is_local_arg = sw;
     sw->px = sw->l != NULL ? proxy_new(&pc, sw->l, w) : NULL;
     tp_worker_set_udata(w, sw);
+    srv_edge_worker_init(sw);
     if (sw->px != NULL && tp_worker_id(w) == 0 &&
         disp_probe_start(srv->disp, tp_worker_loop(w), srv_probe_send, sw) != 0)
         LOG_WARN(MOD, "dispatcher probes do not run");
@@ -373,6 +384,7 @@ static void on_worker_fini(struct tp_worker *w, void *arg)
         return;
     if (tp_worker_id(w) == 0)
         disp_probe_stop(sw->srv->disp);
+    srv_edge_worker_fini(sw);
     proxy_free(sw->px);
     sw->px = NULL;
     if (sw->l != NULL)
@@ -394,6 +406,7 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
     static bool metrics_done;
     if (!metrics_done) {
         metrics_register();
+        srv_edge_metrics();
         metrics_done = true;
     }
     txn_init();
@@ -445,6 +458,13 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
         srv->workers[i].snap = snap;
     }
     snap_unref(snap);
+
+    /* The store opens before any socket: a bad store path stops start-up. */
+    if (srv_edge_open(srv, conf, err, errlen) != 0) {
+        free(ls);
+        server_free(srv);
+        return NULL;
+    }
 
     struct tp_config tc;
     tp_config_defaults(&tc);
@@ -502,6 +522,9 @@ void server_free(struct server *s)
     if (s == NULL)
         return;
     if (s->tp != NULL)
+        tp_stop(s->tp);
+    srv_edge_close(s);
+    if (s->tp != NULL)
         tp_free(s->tp);
     for (unsigned i = 0; s->workers != NULL && i < s->nworkers; i++)
         snap_unref(s->workers[i].snap);
@@ -519,6 +542,8 @@ int server_reload(struct server *s, const struct conf *next)
         LOG_ERROR(MOD, "reload refused: %s", err);
         return -EINVAL;
     }
+    if (srv_edge_reload(s, next, err, sizeof(err)) != 0)
+        LOG_ERROR(MOD, "reload: users file not re-read: %s", err);
     for (unsigned i = 0; i < s->nworkers; i++) {
         struct snap_job *j = calloc(1, sizeof(*j));
         if (j == NULL)

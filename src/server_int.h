@@ -10,6 +10,7 @@
 #include "app/routing/route.h"
 #include "core/buf.h"
 #include "core/ev.h"
+#include "core/tmr.h"
 #include "sip/sipmsg.h"
 #include "transport/tp.h"
 #include "txn/txn.h"
@@ -61,6 +62,7 @@ struct srv_worker {
     struct srv_snap *snap; /* ref */
     uint64_t rng;          /* xorshift state for To tags */
     struct buf out;        /* reply scratch, reused */
+    struct tmr purge;      /* worker 0: expired registrations (server_edge.c) */
 };
 
 /* A snapshot on its way to one worker. Owner: the job until it runs. */
@@ -81,6 +83,15 @@ struct server {
     struct txn_config txn_cfg; /* worker_id set per worker */
     uint32_t timer_c_ms;
     unsigned max_branches;
+    /* server_edge.c: registrar, location store, authentication, bans.
+     * Shared by all workers; each documents its own locking. */
+    struct store *store;        /* owned */
+    struct registrar *reg;      /* owned */
+    struct auth *auth;          /* owned; NULL: nothing is challenged */
+    char *default_realm;        /* owned */
+    struct ban_table *ban;      /* owned */
+    struct scanner *scanner;    /* owned */
+    struct acl *trusted;        /* owned: never challenged, never banned */
 };
 
 /* What to do with a request: the routing decision of this glue. */
@@ -95,7 +106,8 @@ struct action {
     struct proxy_prep prep;
     struct proxy_decision d;
     struct proxy_target tg[ACT_MAX_TARGETS]; /* dispatcher failover list */
-    char line[512]; /* storage for one built line (Unsupported); not zeroed */
+    char line[512];    /* storage for one built line (Unsupported); not zeroed */
+    char locbuf[4096]; /* storage for location targets' strings; not zeroed */
 };
 
 /* ---- server_route.c ---- */
@@ -108,6 +120,28 @@ void srv_decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
 /* Routing of a request that is for us or needs a route (used for ACKs). */
 void srv_route(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
                const struct tp_flow *flow);
+/* ---- server_edge.c ---- */
+
+void srv_edge_metrics(void);
+/* Opens the store and creates registrar, authenticator, ban table and
+ * scanner list (main thread, before workers). -EINVAL with err set. */
+int srv_edge_open(struct server *srv, const struct conf *c, char *err, size_t errlen);
+void srv_edge_close(struct server *srv);
+int srv_edge_reload(struct server *srv, const struct conf *next, char *err, size_t errlen);
+void srv_edge_worker_init(struct srv_worker *sw);
+void srv_edge_worker_fini(struct srv_worker *sw);
+/* Per packet: true when it comes from a banned source or a scanner. */
+bool srv_edge_drop(struct srv_worker *sw, const struct sipmsg *m, const struct tp_flow *flow);
+/* REGISTER for a local domain: handled (true) by the registrar. */
+bool srv_edge_register(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
+                       const struct tp_flow *flow);
+/* Digest check before forwarding an initial request: false when st was
+ * answered (407 challenge, 400). */
+bool srv_edge_authorize(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
+                        const struct tp_flow *flow);
+/* Fills a with the registered contacts of the Request-URI (to: location). */
+void srv_edge_location(struct srv_worker *sw, struct action *a);
+
 /* disp_probe_fn of the dispatcher sets; arg is worker 0's srv_worker. */
 void srv_probe_send(struct disp_set *s, struct disp_dest *d, const char *method, void *arg);
 

@@ -191,8 +191,7 @@ void srv_route(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
         return;
     }
     case ROUTE_LOCATION:
-        /* The location service comes with the registrar. */
-        act_reply(a, 480, "No registrar yet");
+        srv_edge_location(sw, a);
         return;
     case ROUTE_REPLY:
     default:

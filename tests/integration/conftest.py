@@ -99,7 +99,8 @@ class Server:
     """One sipwarden process with its own config and directory."""
 
     def __init__(self, tmpdir, workers=1, extra_yaml="", listen=None, check_ready=True,
-                 port=None):
+                 port=None, env=None):
+        self.env = env
         self.dir = tmpdir
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -121,7 +122,7 @@ class Server:
     def start(self):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([BINARY, "-c", self.config], stdout=self.logf,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir, env=self.env)
         if self.check_ready:
             end = deadline(10)
             while time.monotonic() < end:
