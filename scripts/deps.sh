@@ -9,7 +9,7 @@ pkgs=(
   libfyaml-dev libcmocka-dev libc-ares-dev libssl-dev
   libsqlite3-dev # the location store (src/store/sqlite.c)
   dnsmasq-base # a real DNS server on loopback for tests/unit/test_dns.c
-  python3 python3-pytest sip-tester sipsak iproute2 clang-format
+  python3 python3-pytest sip-tester sipsak iproute2 clang-format baresip-core
 )
 if [ "${SW_DEPS_BENCH:-0}" = 1 ]; then
   pkgs+=(libosip2-dev libre-dev kamailio sip-tester)
