@@ -410,6 +410,8 @@ const struct cfg_opt conf_opts[] = {
     CFG_SECTION("tcp", struct conf, tcp, tcp_opts, "TCP connections."),
     CFG_SECTION("proxy", struct conf, proxy, proxy_opts, "SIP proxy (RFC 3261 §16)."),
     CFG_SECTION("txn", struct conf, txn, txn_opts, "SIP transactions (RFC 3261 §17)."),
+    CFG_SECTION("dns", struct conf, dns, dns_opts,
+                "RFC 3263 resolution of next hops (NAPTR, SRV, A, AAAA) with c-ares."),
     ROUTE_CFG_OPTS(struct conf, routes, default_route),
     DISP_CFG_OPT(struct conf, dispatchers),
     CFG_STRING("store", struct conf, store, "sqlite:var/sipwarden.db", check_store, false,

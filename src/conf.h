@@ -12,6 +12,7 @@
 #include "app/registrar/registrar.h"
 #include "app/routing/route.h"
 #include "sec/sec_conf.h"
+#include "transport/dns.h"
 #include "core/cfg.h"
 #include "core/util.h"
 
@@ -117,13 +118,14 @@ struct conf {
     struct conf_tcp tcp;
     struct conf_proxy proxy;
     struct conf_txn txn;
+    struct dns_config dns;           /* RFC 3263 next-hop resolution (transport/dns.h) */
     struct cfg_list routes;          /* of struct route_conf (app/routing/route.h) */
     struct route_conf default_route; /* what no route matches */
     struct cfg_list dispatchers;     /* map of struct disp_set_conf */
     char *store;                     /* owned: "sqlite:PATH" (PATH resolved) or another URL */
     struct store_config store_options;
     struct reg_config registrar;
-    struct auth_conf auth;         /* users path resolved */
+    struct auth_conf auth; /* users path resolved */
     struct security_conf security;
 };
 

@@ -222,7 +222,8 @@ static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_f
     metric_inc(m_req);
     if (m->method == SIP_CANCEL) {
         /* §16.10: CANCEL is hop-by-hop; it matches an INVITE we proxy. */
-        proxy_cancel(sw->px, st, m);
+        if (!srv_dns_cancel(sw, st, m))
+            proxy_cancel(sw->px, st, m);
         return;
     }
     if (srv_edge_register(sw, st, m, flow))
@@ -238,7 +239,7 @@ static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_f
     if (a.kind == ACT_REPLY)
         reply_txn(sw, st, &a);
     else if (a.kind == ACT_FORWARD)
-        proxy_forward(sw->px, st, m, flow, &a.prep, &a.d);
+        srv_forward(sw, st, m, flow, &a); /* RFC 3263 lookups first, if any */
 }
 
 /* ACKs the layer does not absorb: for a 2xx (§13.2.2.4) or after a
@@ -370,6 +371,7 @@ static int on_worker_init(struct tp_worker *w, void *arg)
     sw->px = sw->l != NULL ? proxy_new(&pc, sw->l, w) : NULL;
     tp_worker_set_udata(w, sw);
     srv_edge_worker_init(sw);
+    srv_dns_worker_init(sw);
     if (sw->px != NULL && tp_worker_id(w) == 0 &&
         disp_probe_start(srv->disp, tp_worker_loop(w), srv_probe_send, sw) != 0)
         LOG_WARN(MOD, "dispatcher probes do not run");
@@ -385,6 +387,7 @@ static void on_worker_fini(struct tp_worker *w, void *arg)
     if (tp_worker_id(w) == 0)
         disp_probe_stop(sw->srv->disp);
     srv_edge_worker_fini(sw);
+    srv_dns_worker_fini(sw);
     proxy_free(sw->px);
     sw->px = NULL;
     if (sw->l != NULL)
@@ -431,6 +434,17 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
         ls[i].addr.len = cl->addrlen;
     }
     srv->nworkers = conf->workers ? conf->workers : default_workers();
+    srv_route_metrics(srv, conf->routes.count);
+    /* dns: is copied whole: the workers' resolvers are created at start */
+    srv->dns = conf->dns;
+    srv->dns.servers.count = 0;
+    srv->dns.servers.items = calloc(conf->dns.servers.count + 1, sizeof(char *));
+    bool is_oom = srv->dns.servers.items == NULL;
+    for (size_t i = 0; !is_oom && i < conf->dns.servers.count; i++) {
+        srv->dns.servers.items[i] = strdup(conf->dns.servers.items[i]);
+        is_oom = srv->dns.servers.items[i] == NULL;
+        srv->dns.servers.count += !is_oom;
+    }
     txn_config_defaults(&srv->txn_cfg);
     srv->txn_cfg.t1_ms = (uint32_t)conf->txn.t1_ms;
     srv->txn_cfg.t2_ms = (uint32_t)conf->txn.t2_ms;
@@ -445,8 +459,8 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
     srv->disp = disp_new(&conf->dispatchers, err, errlen);
     struct srv_snap *snap =
         srv->disp != NULL ? snap_new(conf, srv->disp, srv->nworkers, err, errlen) : NULL;
-    if (srv->workers == NULL || snap == NULL) {
-        if (srv->workers == NULL)
+    if (srv->workers == NULL || snap == NULL || is_oom) {
+        if (srv->workers == NULL || is_oom)
             snprintf(err, errlen, "out of memory");
         snap_unref(snap);
         free(ls);
@@ -530,6 +544,9 @@ void server_free(struct server *s)
         snap_unref(s->workers[i].snap);
     free(s->workers);
     free(s->listen);
+    for (size_t i = 0; s->dns.servers.items != NULL && i < s->dns.servers.count; i++)
+        free(s->dns.servers.items[i]);
+    free(s->dns.servers.items);
     disp_free(s->disp);
     free(s);
 }

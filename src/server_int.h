@@ -9,9 +9,11 @@
 #include "app/routing/disp.h"
 #include "app/routing/route.h"
 #include "core/buf.h"
+#include "core/metric.h"
 #include "core/ev.h"
 #include "core/tmr.h"
 #include "sip/sipmsg.h"
+#include "transport/dns.h"
 #include "transport/tp.h"
 #include "txn/txn.h"
 
@@ -53,16 +55,20 @@ struct srv_snap {
     bool any_stateless;     /* some request may be forwarded statelessly */
 };
 
+struct srv_pending; /* server_route.c */
+
 /* Per-worker state. Owner: struct server; touched only by its worker. */
 struct srv_worker {
-    struct server *srv;    /* borrowed back-pointer */
-    struct tp_worker *w;   /* borrowed */
-    struct txn_layer *l;   /* owned */
-    struct proxy *px;      /* owned; freed before l */
-    struct srv_snap *snap; /* ref */
-    uint64_t rng;          /* xorshift state for To tags */
-    struct buf out;        /* reply scratch, reused */
-    struct tmr purge;      /* worker 0: expired registrations (server_edge.c) */
+    struct server *srv;          /* borrowed back-pointer */
+    struct tp_worker *w;         /* borrowed */
+    struct txn_layer *l;         /* owned */
+    struct proxy *px;            /* owned; freed before l */
+    struct srv_snap *snap;       /* ref */
+    uint64_t rng;                /* xorshift state for To tags */
+    struct buf out;              /* reply scratch, reused */
+    struct tmr purge;            /* worker 0: expired registrations (server_edge.c) */
+    struct dns_resolver *dns;    /* owned; NULL: names are not resolved (logged) */
+    struct srv_pending *pending; /* owned list: requests waiting for RFC 3263 lookups */
 };
 
 /* A snapshot on its way to one worker. Owner: the job until it runs. */
@@ -70,6 +76,15 @@ struct snap_job {
     struct ev_job job;
     struct srv_worker *sw; /* borrowed */
     struct srv_snap *snap; /* ref, handed to the worker */
+};
+
+/* Counters of one route (sip_route_*_total{route="N"}); ids are 0 (the
+ * dummy counter) for routes beyond SRV_ROUTE_METRICS. */
+#define SRV_ROUTE_METRICS 16
+struct srv_route_stats {
+    metric_id requests;  /* requests the route decided */
+    metric_id resp[7];   /* final responses of its branches (or its reply), by class */
+    metric_id failovers; /* branches that ended 408/503/transport error */
 };
 
 /* Owner: main (server_new/server_free); read-only after start. */
@@ -85,13 +100,17 @@ struct server {
     unsigned max_branches;
     /* server_edge.c: registrar, location store, authentication, bans.
      * Shared by all workers; each documents its own locking. */
-    struct store *store;        /* owned */
-    struct registrar *reg;      /* owned */
-    struct auth *auth;          /* owned; NULL: nothing is challenged */
-    char *default_realm;        /* owned */
-    struct ban_table *ban;      /* owned */
-    struct scanner *scanner;    /* owned */
-    struct acl *trusted;        /* owned: never challenged, never banned */
+    struct store *store;     /* owned */
+    struct registrar *reg;   /* owned */
+    struct auth *auth;       /* owned; NULL: nothing is challenged */
+    char *default_realm;     /* owned */
+    struct ban_table *ban;   /* owned */
+    struct scanner *scanner; /* owned */
+    struct acl *trusted;     /* owned: never challenged, never banned */
+    struct dns_config dns;   /* owned copy of dns: (servers deep-copied) */
+    /* per-route counters, registered at start-up for routes[0..SRV_ROUTE_METRICS)
+     * and default_route (the last slot); a reload keeps the names */
+    struct srv_route_stats rstats[SRV_ROUTE_METRICS + 1];
 };
 
 /* What to do with a request: the routing decision of this glue. */
@@ -120,6 +139,19 @@ void srv_decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
 /* Routing of a request that is for us or needs a route (used for ACKs). */
 void srv_route(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
                const struct tp_flow *flow);
+/* Forwards a request statefully (a->kind == ACT_FORWARD): next hops with a
+ * host name are resolved first (RFC 3263) while st waits; see server_route.c. */
+void srv_forward(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
+                 const struct tp_flow *flow, struct action *a);
+/* A CANCEL for an INVITE still waiting for its lookup: answered (true). */
+bool srv_dns_cancel(struct srv_worker *sw, struct txn *cancel_st, const struct sipmsg *m);
+/* Worker start/end: the resolver on the worker's loop; fini drops every
+ * pending request without answering (shutdown). */
+void srv_dns_worker_init(struct srv_worker *sw);
+void srv_dns_worker_fini(struct srv_worker *sw);
+/* Registers the per-route counters (main thread, before workers). */
+void srv_route_metrics(struct server *srv, size_t nroutes);
+
 /* ---- server_edge.c ---- */
 
 void srv_edge_metrics(void);
