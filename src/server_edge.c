@@ -39,6 +39,7 @@ void srv_edge_metrics(void)
     m_challenged = metric_register("sip_auth_challenges_total", "401/407 challenges sent");
     m_auth_failed =
         metric_register("sip_auth_failures_total{where=\"server\"}", "failed authentications");
+    reg_keepalive_metrics();
 }
 
 static uint64_t now_ms(const struct srv_worker *sw)
@@ -246,18 +247,33 @@ static void purge_fire(struct tmr *t, void *arg)
     tmr_start(ev_timers(tp_worker_loop(sw->w)), t, PURGE_INTERVAL_MS);
 }
 
+/* reg_ping_send_fn: NAT keepalives go out as the dispatcher probes do,
+ * through the proxy's OPTIONS helper on a client transaction of this
+ * worker (worker 0). */
+static int keepalive_send(void *arg, const char *uri, reg_ping_done_fn *done, void *done_arg)
+{
+    struct srv_worker *sw = arg;
+    return proxy_probe(sw->px, slice_cstr(uri), "OPTIONS", done, done_arg);
+}
+
 void srv_edge_worker_init(struct srv_worker *sw)
 {
-    /* Expired bindings are purged by one worker, a shard per tick. */
+    /* Expired bindings are purged by one worker, a shard per tick; the
+     * same worker sends the NAT keepalives (registrar.keepalive). */
     if (sw->srv->reg != NULL && tp_worker_id(sw->w) == 0) {
         tmr_init(&sw->purge, purge_fire, sw);
         tmr_start(ev_timers(tp_worker_loop(sw->w)), &sw->purge, PURGE_INTERVAL_MS);
+        if (sw->px != NULL)
+            reg_keepalive_start(sw->srv->reg, tp_worker_loop(sw->w), keepalive_send, sw);
     }
 }
 
 void srv_edge_worker_fini(struct srv_worker *sw)
 {
     tmr_stop(&sw->purge);
+    /* before proxy_free, which reports the pings in flight with code 0 */
+    if (sw->srv->reg != NULL && tp_worker_id(sw->w) == 0)
+        reg_keepalive_stop(sw->srv->reg);
 }
 
 /* Creates the directory that will hold an SQLite store (like `mkdir -p`),
@@ -313,8 +329,9 @@ int srv_edge_open(struct server *srv, const struct conf *c, char *err, size_t er
     if (ac.realms.count == 0)
         ac.realms = c->server.domains;
     if (ac.realms.count == 0) {
-        snprintf(err, errlen, "auth: users is set but neither auth.realms nor server.domains "
-                              "names a realm");
+        snprintf(err, errlen,
+                 "auth: users is set but neither auth.realms nor server.domains "
+                 "names a realm");
         return -EINVAL;
     }
     srv->default_realm = strdup(ac.realms.items[0]);

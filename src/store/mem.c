@@ -460,3 +460,34 @@ size_t mem_purge(struct mem_table *m, int64_t now, bool *wrapped)
     *wrapped = i == MEM_SHARDS - 1;
     return p.removed;
 }
+
+struct visit_ctx {
+    int64_t now;
+    store_visit_fn *fn;
+    void *arg;
+    size_t visited;
+};
+
+static void visit_node(struct htab_node *node, void *arg)
+{
+    struct visit_ctx *v = arg;
+    const struct mem_aor *a = SW_CONTAINER_OF(node, struct mem_aor, node);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->b[i].expires_at <= v->now)
+            continue; /* expired, not purged yet: gone for every reader */
+        v->fn(v->arg, slice_make(a->aor, a->aor_len), &a->b[i]);
+        v->visited++;
+    }
+}
+
+size_t store_foreach_shard(struct store *s, unsigned shard, int64_t now, store_visit_fn *fn,
+                           void *arg)
+{
+    _Static_assert(STORE_SHARDS == MEM_SHARDS, "one shard count");
+    struct mem_shard *sh = &s->mem.shard[shard % MEM_SHARDS];
+    struct visit_ctx v = {.now = now, .fn = fn, .arg = arg};
+    pthread_mutex_lock(&sh->mu);
+    htab_foreach(sh->t, visit_node, &v);
+    pthread_mutex_unlock(&sh->mu);
+    return v.visited;
+}

@@ -186,6 +186,23 @@ int store_apply(struct store *s, struct slice aor, const struct store_change *ch
  */
 size_t store_purge(struct store *s, int64_t now);
 
+/* Shards of the table: store_foreach_shard takes 0..STORE_SHARDS-1. */
+#define STORE_SHARDS 64
+
+/* Called for one binding (and its AOR) under its shard's lock: both are
+ * borrowed for the call; copy what must be kept, and do not call the
+ * store from here (the lock is not recursive). */
+typedef void store_visit_fn(void *arg, struct slice aor, const struct store_binding *b);
+
+/*
+ * Visits the bindings not expired at now of one shard (shard %
+ * STORE_SHARDS), so a periodic walk over every binding (NAT keepalive)
+ * does bounded work per call: one shard per tick, STORE_SHARDS ticks per
+ * round. Returns the bindings visited.
+ */
+size_t store_foreach_shard(struct store *s, unsigned shard, int64_t now, store_visit_fn *fn,
+                           void *arg);
+
 /* AORs and bindings held (approximate while others write). */
 size_t store_aor_count(struct store *s);
 size_t store_binding_count(struct store *s);

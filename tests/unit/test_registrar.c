@@ -5,6 +5,7 @@
 
 #include "core/ev.h"
 #include "core/htab.h"
+#include "core/metric.h"
 #include "core/tmr.h"
 #include "sip/sipmsg.h"
 #include "store/store.h"
@@ -365,6 +366,143 @@ static void test_unknown_require_gets_420(void **state)
     assert_true(resp_has("Unsupported: foo\r\n"));
 }
 
+/* ---- NAT keepalive (keepalive.c) ---- */
+
+static void test_contact_natted(void **state)
+{
+    (void)state;
+    /* Contact equal to the source: reachable as registered */
+    assert_false(reg_contact_natted(SLICE_LIT("sip:a@198.51.100.7:5070"), "198.51.100.7:5070"));
+    assert_false(reg_contact_natted(SLICE_LIT("sip:a@198.51.100.7"), "198.51.100.7:5060"));
+    assert_false(reg_contact_natted(SLICE_LIT("sip:a@[2001:db8::1]:5062"), "[2001:db8::1]:5062"));
+    /* another port or IP, a host name: rewritten by a NAT */
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@198.51.100.7:5060"), "198.51.100.7:40001"));
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@192.0.2.10:5060"), "127.0.0.4:5099"));
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@phone.example.com"), "198.51.100.7:5060"));
+    /* a private address even when it is the source (RFC 1918, 6598, 4193) */
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@10.1.2.3"), "10.1.2.3:5060"));
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@172.20.0.1"), "172.20.0.1:5060"));
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@192.168.1.5"), "192.168.1.5:5060"));
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@100.64.0.9"), "100.64.0.9:5060"));
+    assert_true(reg_contact_natted(SLICE_LIT("sip:a@[fd00::5]"), "[fd00::5]:5060"));
+    assert_false(reg_contact_natted(SLICE_LIT("sip:a@172.32.0.1"), "172.32.0.1:5060"));
+    /* nothing to send to, or not a SIP URI */
+    assert_false(reg_contact_natted(SLICE_LIT("sip:a@10.0.0.1"), ""));
+    assert_false(reg_contact_natted(SLICE_LIT("tel:+15550100"), "198.51.100.7:5060"));
+}
+
+static struct {
+    char uri[8][96];
+    reg_ping_done_fn *done[8];
+    void *arg[8];
+    size_t n;
+    int rc;
+} ka;
+
+static int ka_send(void *send_arg, const char *uri, reg_ping_done_fn *done, void *done_arg)
+{
+    assert_ptr_equal(send_arg, &ka);
+    if (ka.rc != 0)
+        return ka.rc;
+    assert_true(ka.n < 8);
+    snprintf(ka.uri[ka.n], sizeof(ka.uri[0]), "%s", uri);
+    ka.done[ka.n] = done;
+    ka.arg[ka.n] = done_arg;
+    ka.n++;
+    return 0;
+}
+
+static void ka_make(unsigned max_inflight)
+{
+    teardown(NULL);
+    struct reg_config cfg;
+    reg_config_defaults(&cfg);
+    cfg.keepalive.enabled = true;
+    cfg.keepalive.interval_ms = 1000;
+    cfg.keepalive.max_inflight = max_inflight;
+    make(&cfg);
+    memset(&ka, 0, sizeof(ka));
+    reg_keepalive_metrics();
+}
+
+/* One round over every shard. */
+static size_t ka_round(void)
+{
+    size_t sent = 0;
+    for (unsigned i = 0; i < STORE_SHARDS; i++)
+        sent += reg_keepalive_tick(h.r);
+    return sent;
+}
+
+static void test_keepalive_pings_natted_udp_contacts_at_their_source(void **state)
+{
+    (void)state;
+    ka_make(100);
+    metric_id sent = metric_find("registrar_keepalive_sent_total");
+    metric_id failed = metric_find("registrar_keepalive_failed_total");
+    uint64_t sent0 = metric_read(sent), failed0 = metric_read(failed);
+    /* behind NAT: the Contact names TEST-NET, the source is 127.0.0.4 */
+    assert_int_equal(
+        reg_from("127.0.0.4:5099", "nat@x", 1, "Contact: <sip:alice@192.0.2.10:5060>\r\n"), 200);
+    /* not behind NAT: Contact equals the source */
+    assert_int_equal(
+        reg_from("198.51.100.7:5060", "pub@x", 1, "Contact: <sip:alice@198.51.100.7>\r\n"), 200);
+    /* behind an edge proxy (Path): the edge keeps the flow */
+    assert_int_equal(reg_from("198.51.100.8:5060", "path@x", 1,
+                              "Contact: <sip:alice@10.0.0.7>\r\nPath: <sip:edge.example.com;lr>\r\n"
+                              "Supported: path\r\n"),
+                     200);
+    /* not started: nothing is sent */
+    assert_int_equal(ka_round(), 0);
+    reg_keepalive_start(h.r, h.loop, ka_send, &ka);
+    assert_int_equal(ka_round(), 1);
+    assert_string_equal(ka.uri[0], "sip:127.0.0.4:5099");
+    assert_int_equal(reg_keepalive_inflight(h.r), 1);
+    assert_int_equal(metric_read(sent) - sent0, 1);
+    ka.done[0](200, ka.arg[0]);
+    assert_int_equal(reg_keepalive_inflight(h.r), 0);
+    assert_int_equal(metric_read(failed) - failed0, 0);
+    /* the next round pings again; no answer (408) is counted, the binding stays */
+    assert_int_equal(ka_round(), 1);
+    ka.done[1](408, ka.arg[1]);
+    assert_int_equal(metric_read(failed) - failed0, 1);
+    struct uri u;
+    struct sip_err err;
+    assert_int_equal(uri_parse(&u, SLICE_LIT("sip:Alice@example.com"), &err), SIP_PARSE_OK);
+    struct reg_target *t = NULL;
+    assert_int_equal(reg_lookup(h.r, &u, &t), 3);
+    reg_targets_free(t, 3);
+    /* a send error is counted as a failure and nothing is in flight */
+    ka.rc = -ENOBUFS;
+    assert_int_equal(ka_round(), 0);
+    assert_int_equal(metric_read(failed) - failed0, 2);
+    assert_int_equal(reg_keepalive_inflight(h.r), 0);
+}
+
+static void test_keepalive_bounded_by_max_inflight(void **state)
+{
+    (void)state;
+    ka_make(1);
+    /* two NATed contacts of one AOR: one shard */
+    assert_int_equal(reg_from("127.0.0.4:5099", "a@x", 1, "Contact: <sip:alice@192.0.2.10>\r\n"),
+                     200);
+    assert_int_equal(reg_from("127.0.0.5:5099", "b@x", 1, "Contact: <sip:alice@192.0.2.11>\r\n"),
+                     200);
+    reg_keepalive_start(h.r, h.loop, ka_send, &ka);
+    assert_int_equal(ka_round(), 1);
+    assert_int_equal(ka_round(), 0); /* still one in flight */
+    ka.done[0](0, ka.arg[0]);        /* dropped at shutdown: not a failure */
+    assert_int_equal(ka_round(), 1);
+    ka.done[1](200, ka.arg[1]);
+    /* the timer drives the ticks: interval / STORE_SHARDS apart */
+    size_t before = ka.n;
+    for (int i = 0; i < 200 && ka.n == before; i++)
+        assert_true(ev_loop_run_once(h.loop, 10) >= 0);
+    assert_int_equal(ka.n, before + 1);
+    ka.done[ka.n - 1](200, ka.arg[ka.n - 1]);
+    reg_keepalive_stop(h.r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -383,6 +521,9 @@ int main(void)
         T(test_query_register_returns_current_bindings),
         T(test_auth_hook_can_answer_first),
         T(test_unknown_require_gets_420),
+        T(test_contact_natted),
+        T(test_keepalive_pings_natted_udp_contacts_at_their_source),
+        T(test_keepalive_bounded_by_max_inflight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -456,12 +456,54 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+struct visit_rec {
+    size_t n;
+    bool seen[100];
+};
+
+static void visit_count(void *arg, struct slice aor, const struct store_binding *b)
+{
+    struct visit_rec *v = arg;
+    int i = -1;
+    assert_int_equal(sscanf(b->contact, "sip:u@192.0.2.%d", &i), 1);
+    assert_true(i >= 0 && i < 100);
+    assert_false(v->seen[i]); /* each binding once per round */
+    v->seen[i] = true;
+    assert_true(aor.len > 0);
+    v->n++;
+}
+
+/* A round over every shard visits each binding not expired, once. */
+static void test_foreach_shard_visits_every_live_binding_once(void **state)
+{
+    (void)state;
+    struct store *s = open_store("memory", NOW);
+    struct store_apply_opts o = {.now = NOW};
+    struct rec r = {0};
+    for (int i = 0; i < 100; i++) {
+        char aor[32], contact[32];
+        snprintf(aor, sizeof(aor), "sip:u%d@example.com", i / 2);
+        snprintf(contact, sizeof(contact), "sip:u@192.0.2.%d", i);
+        struct store_change c = set(contact, contact, 1, i == 7 ? NOW + 10 : NOW + 60);
+        assert_int_equal(apply_wait(s, aor, &c, 1, &o, &r), 0);
+    }
+    struct visit_rec v = {0};
+    size_t visited = 0;
+    for (unsigned sh = 0; sh < STORE_SHARDS; sh++)
+        visited += store_foreach_shard(s, sh, NOW + 20, visit_count, &v);
+    assert_int_equal(visited, 99);
+    assert_int_equal(v.n, 99);
+    assert_false(v.seen[7]); /* expired at NOW + 10 */
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_apply_lookup_remove_purge),
         cmocka_unit_test(test_sqlite_apply_lookup_remove_purge),
         cmocka_unit_test(test_cseq_ordering_and_remove_all),
+        cmocka_unit_test(test_foreach_shard_visits_every_live_binding_once),
         cmocka_unit_test(test_max_contacts_replace_oldest_or_reject),
         cmocka_unit_test(test_max_aors),
         cmocka_unit_test(test_sqlite_bindings_survive_reopen),

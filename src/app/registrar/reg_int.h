@@ -5,6 +5,8 @@
 
 #include "app/registrar/registrar.h"
 
+#include "core/tmr.h"
+
 /* Owner: see registrar.h. */
 struct registrar {
     struct reg_config cfg;
@@ -13,6 +15,13 @@ struct registrar {
     void *auth_arg; /* borrowed */
     reg_clock_fn *clock;
     void *clock_arg; /* borrowed */
+    /* NAT keepalive: touched only on ka_loop's thread (keepalive.c). */
+    struct tmr ka_timer;
+    struct ev_loop *ka_loop; /* borrowed; NULL: not started */
+    reg_ping_send_fn *ka_send;
+    void *ka_send_arg;    /* borrowed */
+    unsigned ka_cursor;   /* next store shard */
+    unsigned ka_inflight; /* pings awaiting done */
 };
 
 /* Contact URI text -> the key under which §10.3 step 7 compares bindings.

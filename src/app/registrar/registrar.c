@@ -19,10 +19,14 @@
 static const char *const policy_names[] = {"replace_oldest", "reject", NULL};
 
 static const struct cfg_opt keepalive_opts[] = {
-    CFG_BOOL("enabled", struct reg_keepalive, enabled, "false", true,
-             "send OPTIONS to contacts behind NAT (not implemented yet: no effect)"),
-    CFG_DURATION("interval", struct reg_keepalive, interval_ms, "30s", CFG_UNIT_S, 5000, 3600000,
-                 true, "time between two keepalives to one contact"),
+    CFG_BOOL("enabled", struct reg_keepalive, enabled, "false", false,
+             "send OPTIONS to contacts behind NAT (Contact differs from the REGISTER's source "
+             "or is a private address), to their source address over UDP, so the NAT binding "
+             "stays open"),
+    CFG_DURATION("interval", struct reg_keepalive, interval_ms, "30s", CFG_UNIT_S, 1000, 3600000,
+                 false, "time between two keepalives to one contact"),
+    CFG_UINT("max_inflight", struct reg_keepalive, max_inflight, "1000", 1, 100000, false,
+             "keepalives awaiting an answer; contacts over it are skipped until the next round"),
     CFG_END,
 };
 
@@ -51,6 +55,7 @@ void reg_config_defaults(struct reg_config *cfg)
     cfg->max_contacts = 10;
     cfg->max_contacts_policy = REG_REPLACE_OLDEST;
     cfg->keepalive.interval_ms = 30000;
+    cfg->keepalive.max_inflight = 1000;
 }
 
 static int64_t wall_clock(void *arg)
@@ -70,13 +75,13 @@ struct registrar *reg_new(const struct reg_config *cfg, struct store *store)
     r->cfg = *cfg;
     r->store = store;
     r->clock = wall_clock;
-    if (cfg->keepalive.enabled)
-        LOG_NOTICE("registrar", "registrar.keepalive is not implemented yet and has no effect");
     return r;
 }
 
 void reg_free(struct registrar *r)
 {
+    if (r != NULL)
+        reg_keepalive_stop(r);
     free(r);
 }
 

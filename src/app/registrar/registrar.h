@@ -13,7 +13,9 @@
  * Objects and ownership:
  * - struct registrar: owner: whoever called reg_new (the server); shared
  *   by every worker, immutable after set-up (reg_set_auth / reg_set_clock
- *   before the workers start). The store is borrowed and must outlive it.
+ *   before the workers start) but for the NAT keepalive state, touched
+ *   only on the loop given to reg_keepalive_start. The store is borrowed
+ *   and must outlive it.
  * - Arrays of struct reg_target from reg_lookup: owned by the caller
  *   (reg_targets_free).
  */
@@ -38,12 +40,11 @@ enum reg_policy {
     REG_REJECT,             /* over max_contacts: 403 */
 };
 
-/* NAT keepalive towards registered contacts (OPTIONS, RFC 3261 §11).
- * TODO: not implemented yet; the options are accepted so configs can say
- * what they want, and a start-up notice says they have no effect. */
+/* NAT keepalive towards registered contacts (keepalive.c). */
 struct reg_keepalive {
     bool enabled;
-    uint64_t interval_ms;
+    uint64_t interval_ms;  /* one OPTIONS per contact per interval */
+    unsigned max_inflight; /* OPTIONS awaiting their final response */
 };
 
 /* The `registrar:` section. The local domains are server.domains (one
@@ -122,6 +123,43 @@ void reg_targets_free(struct reg_target *t, size_t count);
 /* Removes expired bindings from one store shard; call every second or so
  * from one worker's timer (bounded work per call). */
 size_t reg_purge(struct registrar *r);
+
+/* ---- NAT keepalive (keepalive.c) ----
+ *
+ * RFC 3261 has no keepalive; like Kamailio's nathelper, contacts that
+ * registered from behind a NAT get a periodic OPTIONS (§11) sent to the
+ * source address their REGISTER came from, so the NAT binding stays open
+ * for requests towards them. The registrar walks one store shard per
+ * tick (interval / STORE_SHARDS) on one worker's loop; the OPTIONS itself
+ * is sent by the caller's send function (the proxy's probe helper). */
+
+/* Called once, later, with the final status of a keepalive (408/503 when
+ * the transaction layer synthesized them), or 0 when dropped at shutdown.
+ * Same shape as proxy_probe_fn. */
+typedef void reg_ping_done_fn(unsigned code, void *arg);
+/* Sends an OPTIONS to uri; 0 when done will be called, else a negative
+ * errno (done is not called). */
+typedef int reg_ping_send_fn(void *send_arg, const char *uri, reg_ping_done_fn *done,
+                             void *done_arg);
+
+/* Registers registrar_keepalive_{sent,failed}_total (main thread, once). */
+void reg_keepalive_metrics(void);
+/* Starts the keepalive timer on loop (when registrar.keepalive.enabled;
+ * else nothing). From then on the keepalive state belongs to loop's
+ * thread. Stop it on that thread before the send function's owner goes;
+ * pings in flight still get their done call (code 0) afterwards. */
+void reg_keepalive_start(struct registrar *r, struct ev_loop *loop, reg_ping_send_fn *send,
+                         void *send_arg);
+void reg_keepalive_stop(struct registrar *r);
+/* One tick: visits the next store shard and pings its NATed contacts,
+ * within max_inflight. Returns the pings sent (exposed for tests). */
+size_t reg_keepalive_tick(struct registrar *r);
+/* Keepalives awaiting an answer. */
+unsigned reg_keepalive_inflight(const struct registrar *r);
+/* Is a binding behind NAT? contact is the Contact URI, received the
+ * source "ip:port" of its REGISTER: true when the Contact host is not that
+ * IP and port, or is a private address (RFC 1918, RFC 6598, RFC 4193). */
+bool reg_contact_natted(struct slice contact, const char *received);
 
 /* Writes the canonical AOR of u ("sip:user@host", host lowercased, no
  * port or parameters; sips: becomes sip:) into out. Returns its length,
