@@ -412,7 +412,7 @@ static int ka_send(void *send_arg, const char *uri, reg_ping_done_fn *done, void
     return 0;
 }
 
-static void ka_make(unsigned max_inflight)
+static void ka_make(unsigned max_inflight, unsigned max_failures)
 {
     teardown(NULL);
     struct reg_config cfg;
@@ -420,6 +420,7 @@ static void ka_make(unsigned max_inflight)
     cfg.keepalive.enabled = true;
     cfg.keepalive.interval_ms = 1000;
     cfg.keepalive.max_inflight = max_inflight;
+    cfg.keepalive.max_failures = max_failures;
     make(&cfg);
     memset(&ka, 0, sizeof(ka));
     reg_keepalive_metrics();
@@ -437,7 +438,7 @@ static size_t ka_round(void)
 static void test_keepalive_pings_natted_udp_contacts_at_their_source(void **state)
 {
     (void)state;
-    ka_make(100);
+    ka_make(100, 0);
     metric_id sent = metric_find("registrar_keepalive_sent_total");
     metric_id failed = metric_find("registrar_keepalive_failed_total");
     uint64_t sent0 = metric_read(sent), failed0 = metric_read(failed);
@@ -482,7 +483,7 @@ static void test_keepalive_pings_natted_udp_contacts_at_their_source(void **stat
 static void test_keepalive_bounded_by_max_inflight(void **state)
 {
     (void)state;
-    ka_make(1);
+    ka_make(1, 0);
     /* two NATed contacts of one AOR: one shard */
     assert_int_equal(reg_from("127.0.0.4:5099", "a@x", 1, "Contact: <sip:alice@192.0.2.10>\r\n"),
                      200);
@@ -500,6 +501,74 @@ static void test_keepalive_bounded_by_max_inflight(void **state)
         assert_true(ev_loop_run_once(h.loop, 10) >= 0);
     assert_int_equal(ka.n, before + 1);
     ka.done[ka.n - 1](200, ka.arg[ka.n - 1]);
+    reg_keepalive_stop(h.r);
+}
+
+static int lookup_alice(void)
+{
+    struct uri u;
+    struct sip_err err;
+    assert_int_equal(uri_parse(&u, SLICE_LIT("sip:Alice@example.com"), &err), SIP_PARSE_OK);
+    struct reg_target *t = NULL;
+    int n = reg_lookup(h.r, &u, &t);
+    if (n > 0)
+        reg_targets_free(t, (size_t)n);
+    return n;
+}
+
+/* Answers the last ping with code. */
+static void ka_answer(unsigned code)
+{
+    assert_true(ka.n > 0);
+    ka.done[ka.n - 1](code, ka.arg[ka.n - 1]);
+}
+
+static void test_keepalive_removes_after_max_failures_in_a_row(void **state)
+{
+    (void)state;
+    ka_make(100, 2);
+    metric_id removed = metric_find("registrar_keepalive_removed_total");
+    uint64_t removed0 = metric_read(removed);
+    assert_int_equal(reg_from("127.0.0.4:5099", "nat@x", 1, "Contact: <sip:alice@192.0.2.10>\r\n"),
+                     200);
+    reg_keepalive_start(h.r, h.loop, ka_send, &ka);
+    /* failure, answer (4xx counts as alive), failure: never two in a row */
+    assert_int_equal(ka_round(), 1);
+    ka_answer(408);
+    assert_int_equal(ka_round(), 1);
+    ka_answer(404);
+    assert_int_equal(ka_round(), 1);
+    ka_answer(503);
+    assert_true(ev_loop_run_once(h.loop, 0) >= 0);
+    assert_int_equal(lookup_alice(), 1);
+    /* a refresh (higher CSeq) makes it another binding: counting restarts */
+    assert_int_equal(reg_from("127.0.0.4:5099", "nat@x", 2, "Contact: <sip:alice@192.0.2.10>\r\n"),
+                     200);
+    assert_int_equal(ka_round(), 1);
+    ka_answer(408);
+    assert_true(ev_loop_run_once(h.loop, 0) >= 0);
+    assert_int_equal(lookup_alice(), 1);
+    /* the second failure in a row removes it */
+    assert_int_equal(ka_round(), 1);
+    ka_answer(408);
+    for (int i = 0; i < 10; i++)
+        assert_true(ev_loop_run_once(h.loop, 0) >= 0);
+    assert_int_equal(lookup_alice(), 0);
+    assert_int_equal(metric_read(removed) - removed0, 1);
+    assert_int_equal(ka_round(), 0);
+    /* the phone may register again with the next CSeq of its Call-ID */
+    assert_int_equal(reg_from("127.0.0.4:5099", "nat@x", 3, "Contact: <sip:alice@192.0.2.10>\r\n"),
+                     200);
+    assert_int_equal(lookup_alice(), 1);
+    /* failures further apart than two rounds plus Timer F are not "in a row" */
+    assert_int_equal(ka_round(), 1);
+    ka_answer(408);
+    h.wall += 100;
+    assert_int_equal(ka_round(), 1);
+    ka_answer(408);
+    for (int i = 0; i < 10; i++)
+        assert_true(ev_loop_run_once(h.loop, 0) >= 0);
+    assert_int_equal(lookup_alice(), 1);
     reg_keepalive_stop(h.r);
 }
 
@@ -524,6 +593,7 @@ int main(void)
         T(test_contact_natted),
         T(test_keepalive_pings_natted_udp_contacts_at_their_source),
         T(test_keepalive_bounded_by_max_inflight),
+        T(test_keepalive_removes_after_max_failures_in_a_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include "app/registrar/registrar.h"
 
+#include "core/htab.h"
 #include "core/tmr.h"
 
 /* Owner: see registrar.h. */
@@ -19,9 +20,10 @@ struct registrar {
     struct tmr ka_timer;
     struct ev_loop *ka_loop; /* borrowed; NULL: not started */
     reg_ping_send_fn *ka_send;
-    void *ka_send_arg;    /* borrowed */
-    unsigned ka_cursor;   /* next store shard */
-    unsigned ka_inflight; /* pings awaiting done */
+    void *ka_send_arg;     /* borrowed */
+    unsigned ka_cursor;    /* next store shard */
+    unsigned ka_inflight;  /* pings awaiting done */
+    struct htab *ka_fails; /* owned: failure counts (max_failures != 0) */
 };
 
 /* Contact URI text -> the key under which §10.3 step 7 compares bindings.

@@ -27,6 +27,9 @@ static const struct cfg_opt keepalive_opts[] = {
                  false, "time between two keepalives to one contact"),
     CFG_UINT("max_inflight", struct reg_keepalive, max_inflight, "1000", 1, 100000, false,
              "keepalives awaiting an answer; contacts over it are skipped until the next round"),
+    CFG_UINT("max_failures", struct reg_keepalive, max_failures, "0", 0, 1000, false,
+             "keepalives in a row without an answer (408) or with a transport error (503) "
+             "after which the binding is removed; 0: never, only logged and counted"),
     CFG_END,
 };
 

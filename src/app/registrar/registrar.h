@@ -45,6 +45,7 @@ struct reg_keepalive {
     bool enabled;
     uint64_t interval_ms;  /* one OPTIONS per contact per interval */
     unsigned max_inflight; /* OPTIONS awaiting their final response */
+    unsigned max_failures; /* unanswered in a row before removal; 0: never */
 };
 
 /* The `registrar:` section. The local domains are server.domains (one
@@ -142,7 +143,8 @@ typedef void reg_ping_done_fn(unsigned code, void *arg);
 typedef int reg_ping_send_fn(void *send_arg, const char *uri, reg_ping_done_fn *done,
                              void *done_arg);
 
-/* Registers registrar_keepalive_{sent,failed}_total (main thread, once). */
+/* Registers registrar_keepalive_{sent,failed,removed}_total (main thread,
+ * once). */
 void reg_keepalive_metrics(void);
 /* Starts the keepalive timer on loop (when registrar.keepalive.enabled;
  * else nothing). From then on the keepalive state belongs to loop's
