@@ -385,9 +385,11 @@ static const struct cfg_opt txn_opts[] = {
                  "T1."),
     CFG_DURATION("t4", struct conf_txn, t4_ms, "5s", CFG_UNIT_MS, 10, 600000, false,
                  "T4, how long a message may stay in the network (Timers I and K)."),
-    CFG_UINT("max_transactions", struct conf_txn, max_transactions, "65536", 16, 10000000, false,
+    CFG_UINT("max_transactions", struct conf_txn, max_transactions, "262144", 16, 10000000, false,
              "Live transactions per worker; a new request beyond it gets 503 with "
-             "Retry-After."),
+             "Retry-After. A proxied call holds about 4 transactions for 64*T1 (32 s) after "
+             "its last response (RFC 3261 §17, RFC 6026), about 5 KB each today, so the "
+             "default carries about 2,000 calls/s per worker in about 1.3 GB."),
     CFG_END,
 };
 
