@@ -415,8 +415,6 @@ static int dup_string(struct cfg_ctx *ctx, const struct cfg_opt *o, char **dst, 
     return 0;
 }
 
-static void opt_release(const struct cfg_opt *o, void *dst);
-
 /*
  * Parses a scalar option from text. 'n' is its YAML node, or NULL when the
  * text is the option's built-in default.
@@ -485,7 +483,7 @@ static int parse_strlist(struct cfg_ctx *ctx, const struct cfg_opt *o, struct cf
     size_t count;
     int rc;
 
-    opt_release(o, dst);
+    cfg_opt_release(o, dst);
     if (is_null_scalar(n))
         return 0;
     if (!fy_node_is_sequence(n))
@@ -530,7 +528,7 @@ static int load_opt(struct cfg_ctx *ctx, const struct cfg_opt *o, char *dst, str
     case CFG_T_STRLIST:
         return parse_strlist(ctx, o, (struct cfg_strlist *)(void *)dst, n);
     case CFG_T_CUSTOM:
-        opt_release(o, dst);
+        cfg_opt_release(o, dst);
         return o->custom->parse(dst, cfgn(n), ctx);
     case CFG_T_LIST:
     case CFG_T_MAP:
@@ -621,36 +619,6 @@ static int load_table(struct cfg_ctx *ctx, const struct cfg_opt *table, char *ba
 
 /* --- defaults and release ------------------------------------------------- */
 
-static void opt_release(const struct cfg_opt *o, void *dst)
-{
-    switch (o->type) {
-    case CFG_T_STRING:
-        free(*(char **)dst);
-        break;
-    case CFG_T_STRLIST: {
-        struct cfg_strlist *l = dst;
-        for (size_t i = 0; i < l->count; i++)
-            free(l->items[i]);
-        free(l->items);
-        break;
-    }
-    case CFG_T_CUSTOM:
-        if (o->custom->free)
-            o->custom->free(dst);
-        break;
-    case CFG_T_SECTION:
-        cfg_free(o->sub, dst);
-        return;
-    case CFG_T_LIST:
-    case CFG_T_MAP:
-        cfg_list_release(o, dst);
-        break;
-    default:
-        break;
-    }
-    memset(dst, 0, o->size);
-}
-
 static void zero_fields(const struct cfg_opt *table, char *base)
 {
     for (const struct cfg_opt *o = table; o->key != NULL; o++) {
@@ -659,72 +627,6 @@ static void zero_fields(const struct cfg_opt *table, char *base)
         else
             memset(base + o->off, 0, o->size);
     }
-}
-
-void cfg_free(const struct cfg_opt *table, void *base)
-{
-    for (const struct cfg_opt *o = table; o->key != NULL; o++)
-        opt_release(o, (char *)base + o->off);
-}
-
-static bool opt_equal(const struct cfg_opt *o, const char *a, const char *b)
-{
-    switch (o->type) {
-    case CFG_T_STRING:
-        return strcmp(*(char *const *)(const void *)a, *(char *const *)(const void *)b) == 0;
-    case CFG_T_STRLIST: {
-        const struct cfg_strlist *la = (const void *)a, *lb = (const void *)b;
-        if (la->count != lb->count)
-            return false;
-        for (size_t i = 0; i < la->count; i++)
-            if (strcmp(la->items[i], lb->items[i]) != 0)
-                return false;
-        return true;
-    }
-    case CFG_T_CUSTOM:
-        return o->custom->equal != NULL && o->custom->equal(a, b);
-    case CFG_T_LIST:
-    case CFG_T_MAP:
-        return cfg_list_equal(o, (const void *)a, (const void *)b);
-    case CFG_T_SECTION:
-        return cfg_table_equal(o->sub, a, b);
-    default:
-        return memcmp(a, b, o->size) == 0;
-    }
-}
-
-bool cfg_table_equal(const struct cfg_opt *table, const void *a, const void *b)
-{
-    for (const struct cfg_opt *o = table; o->key != NULL; o++)
-        if (!opt_equal(o, (const char *)a + o->off, (const char *)b + o->off))
-            return false;
-    return true;
-}
-
-static bool changed_fixed(const struct cfg_opt *table, const char *a, const char *b, char *key,
-                          size_t keylen, size_t len)
-{
-    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
-        size_t sub_len = len;
-        buf_append(key, keylen, &sub_len, "%s%s", len ? "." : "", o->key);
-        if (o->type == CFG_T_SECTION) {
-            if (changed_fixed(o->sub, a + o->off, b + o->off, key, keylen, sub_len))
-                return true;
-        } else if (!o->is_reloadable && !opt_equal(o, a + o->off, b + o->off)) {
-            return true;
-        }
-        if (keylen > 0)
-            key[SW_MIN(len, keylen - 1)] = '\0';
-    }
-    return false;
-}
-
-bool cfg_changed_fixed(const struct cfg_opt *table, const void *old_base, const void *new_base,
-                       char *key, size_t keylen)
-{
-    if (keylen > 0)
-        key[0] = '\0';
-    return changed_fixed(table, old_base, new_base, key, keylen, 0);
 }
 
 static struct fy_parse_cfg parse_cfg(struct fy_diag *diag)

@@ -32,6 +32,8 @@ bool cfg_list_equal(const struct cfg_opt *o, const struct cfg_list *a, const str
  * the error path. */
 int cfg_load_item(struct cfg_ctx *ctx, const struct cfg_opt *o, void *item, const char *name,
                   struct cfg_node *node, const char *step);
+/* cfg_free.c: frees what o's parse stored at dst and zeroes it. */
+void cfg_opt_release(const struct cfg_opt *o, void *dst);
 /* Every option of 'table' equal in a and b (sections included). */
 bool cfg_table_equal(const struct cfg_opt *table, const void *a, const void *b);
 /* "a list", "a mapping", "nothing", ... for error messages. */
