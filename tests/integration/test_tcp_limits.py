@@ -81,3 +81,29 @@ def test_idle_connection_is_closed(workdir):
     assert closed_by_peer(c, seconds=10)
     c.close()
     assert s.stop() == 0
+
+
+def test_total_connection_limit(workdir):
+    s = Server(workdir, extra_yaml="tcp:\n  max_connections: 3\n").start()
+    # Three sources (127.0.0.2-4), one connection each: all allowed.
+    conns = []
+    for i in range(3):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.bind((f"127.0.0.{i + 2}", 0))
+        c.settimeout(5)
+        c.connect(("127.0.0.1", s.port))
+        c.sendall(options_request(s.port, transport="TCP"))
+        assert b"SIP/2.0 200" in c.recv(65535)
+        conns.append(c)
+    try:
+        extra = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        extra.bind(("127.0.0.5", 0))
+        extra.settimeout(5)
+        extra.connect(("127.0.0.1", s.port))
+        assert closed_by_peer(extra)
+        extra.close()
+    finally:
+        for c in conns:
+            c.close()
+    assert s.alive()
+    assert s.stop() == 0
