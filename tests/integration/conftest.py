@@ -242,6 +242,19 @@ def run_sipp(args, timeout=60):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout * MULT + 30)
 
 
+def stop_process(proc, grace=5):
+    """SIGTERM a peer started by a test, SIGKILL it if it lingers; by PID,
+    never by name (other runs may share the machine)."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class Sipp:
     """A sipp peer running in the background (a UAS behind the proxy, or a
     load generator): started with start(), stopped by its PID."""
@@ -279,13 +292,7 @@ class Sipp:
             return None
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         if self.proc is not None:
             self.outf.close()
 

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -18,7 +17,7 @@ import wave
 
 import pytest
 
-from conftest import MULT, deadline, free_port
+from conftest import MULT, deadline, free_port, stop_process
 from test_registrar import USERS, make_server
 
 BARESIP = shutil.which("baresip")
@@ -108,13 +107,7 @@ class Phone:
                 time.sleep(0.05)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         if self.proc is not None:
             self.logf.close()
 

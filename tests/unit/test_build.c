@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "msg_helper.h"
+
 static const char INVITE[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
                              "Via: SIP/2.0/UDP p2.example.com;branch=z9hG4bKp2;rport,"
                              " SIP/2.0/UDP p1.example.com;branch=z9hG4bKp1\r\n"
@@ -27,17 +29,6 @@ static const char INVITE[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
                              "Timestamp: 54\r\n"
                              "Content-Length: 0\r\n"
                              "\r\n";
-
-static struct sipmsg *parse_ok(const char *s)
-{
-    struct sip_limits lim = SIP_LIMITS_DEFAULT;
-    struct sip_err err = {0};
-    struct sipmsg *m = sipmsg_new(s, strlen(s), &lim);
-    assert_non_null(m);
-    if (sipmsg_parse(m, &err) != SIP_PARSE_OK)
-        fail_msg("parse: %s at %zu in:\n%s", err.reason, err.offset, s);
-    return m;
-}
 
 /* Builds into a fresh buf and returns it NUL-terminated (caller frees). */
 static char *reply(const struct sipmsg *req, unsigned code, const char *reason,
@@ -54,7 +45,7 @@ static char *reply(const struct sipmsg *req, unsigned code, const char *reason,
 static void test_response_copies_every_via_in_order_and_adds_to_tag(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipmsg_reply_opts o = {.to_tag = SLICE_LIT("sw42")};
     char *out = reply(m, 486, NULL, &o);
     assert_string_equal(out, "SIP/2.0 486 Busy Here\r\n"
@@ -67,7 +58,7 @@ static void test_response_copies_every_via_in_order_and_adds_to_tag(void **state
                              "CSeq: 314159 INVITE\r\n"
                              "Content-Length: 0\r\n"
                              "\r\n");
-    struct sipmsg *r = parse_ok(out);
+    struct sipmsg *r = test_msg_parse_str(out);
     assert_int_equal(r->status, 486);
     assert_int_equal(r->via_count, 3);
     assert_true(slice_eq(r->to.tag, SLICE_LIT("sw42")));
@@ -79,7 +70,7 @@ static void test_response_copies_every_via_in_order_and_adds_to_tag(void **state
 static void test_100_trying_has_no_to_tag_and_copies_timestamp(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     char *out = reply(m, 100, NULL, NULL);
     assert_non_null(strstr(out, "SIP/2.0 100 Trying\r\n"));
     assert_non_null(strstr(out, "To: Bob <sip:bob@biloxi.example.com>\r\n"));
@@ -94,7 +85,7 @@ static void test_100_trying_has_no_to_tag_and_copies_timestamp(void **state)
 static void test_to_tag_is_made_from_caller_random_bytes(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     static const uint8_t rnd[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03};
     struct sipmsg_reply_opts o = {.rand = rnd, .rand_len = sizeof(rnd)};
     char *out = reply(m, 404, NULL, &o);
@@ -117,7 +108,7 @@ static void test_existing_to_tag_is_kept(void **state)
                               "From: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
                               "To: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
                               "Call-ID: a84b4c76e66710\r\nCSeq: 231 BYE\r\n\r\n";
-    struct sipmsg *m = parse_ok(bye);
+    struct sipmsg *m = test_msg_parse_str(bye);
     char *out = reply(m, 200, NULL, &(struct sipmsg_reply_opts){.to_tag = SLICE_LIT("zz")});
     assert_non_null(strstr(out, "To: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"));
     assert_null(strstr(out, "zz"));
@@ -128,7 +119,7 @@ static void test_existing_to_tag_is_kept(void **state)
 static void test_received_and_rport_are_set_on_the_top_via_only(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipmsg_reply_opts o = {
         .to_tag = SLICE_LIT("t"), .src_ip = SLICE_LIT("198.51.100.9"), .src_port = 35060};
     char *out = reply(m, 200, NULL, &o);
@@ -136,7 +127,7 @@ static void test_received_and_rport_are_set_on_the_top_via_only(void **state)
                            "Via: SIP/2.0/UDP p2.example.com;branch=z9hG4bKp2;rport=35060"
                            ";received=198.51.100.9, SIP/2.0/UDP p1.example.com;branch=z9hG4bKp1\r\n"
                            "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776\r\n"));
-    struct sipmsg *r = parse_ok(out);
+    struct sipmsg *r = test_msg_parse_str(out);
     assert_int_equal(r->via1.rport.len, 5);
     assert_int_equal(strncmp(r->via1.received.p, "198.51.100.9", 12), 0);
     free(out);
@@ -152,7 +143,7 @@ static void test_bare_rport_in_the_middle_and_existing_received_are_filled(void 
                               ";branch=z9hG4bKr\r\n"
                               "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
                               "Call-ID: r1\r\nCSeq: 1 REGISTER\r\n\r\n";
-    struct sipmsg *m = parse_ok(req);
+    struct sipmsg *m = test_msg_parse_str(req);
     struct sipmsg_reply_opts o = {
         .to_tag = SLICE_LIT("t"), .src_ip = SLICE_LIT("203.0.113.50"), .src_port = 1024};
     char *out = reply(m, 401, NULL, &o);
@@ -169,7 +160,7 @@ static void test_received_is_omitted_when_sent_by_matches_without_rport(void **s
                               "Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKo\r\n"
                               "From: <sip:a@example.com>;tag=1\r\nTo: <sip:example.com>\r\n"
                               "Call-ID: o1\r\nCSeq: 7 OPTIONS\r\n\r\n";
-    struct sipmsg *m = parse_ok(req);
+    struct sipmsg *m = test_msg_parse_str(req);
     struct sipmsg_reply_opts o = {
         .to_tag = SLICE_LIT("t"), .src_ip = SLICE_LIT("192.0.2.7"), .src_port = 5060};
     char *out = reply(m, 200, NULL, &o);
@@ -211,7 +202,7 @@ static void test_400_from_a_request_that_failed_parsing_but_can_reply(void **sta
                              "CSeq: 5 INVITE\r\n"
                              "Server: sipwarden\r\n"
                              "Content-Length: 0\r\n\r\n");
-    sipmsg_unref(parse_ok(out));
+    sipmsg_unref(test_msg_parse_str(out));
     free(out);
     sipmsg_unref(m);
 }
@@ -219,7 +210,7 @@ static void test_400_from_a_request_that_failed_parsing_but_can_reply(void **sta
 static void test_server_extra_lines_and_body_are_written(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     static const struct slice extra[] = {SLICE_LIT("Allow: INVITE, ACK, BYE"),
                                          SLICE_LIT("Retry-After: 30")};
     struct sipmsg_reply_opts o = {.to_tag = SLICE_LIT("t"),
@@ -233,7 +224,7 @@ static void test_server_extra_lines_and_body_are_written(void **state)
     assert_non_null(strstr(out, "CSeq: 314159 INVITE\r\nServer: sipwarden/0.1\r\n"
                                 "Allow: INVITE, ACK, BYE\r\nRetry-After: 30\r\n"
                                 "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nbusy"));
-    struct sipmsg *r = parse_ok(out);
+    struct sipmsg *r = test_msg_parse_str(out);
     assert_int_equal(r->body.len, 4);
     free(out);
     sipmsg_unref(r);
@@ -243,7 +234,7 @@ static void test_server_extra_lines_and_body_are_written(void **state)
 static void test_caller_buffer_variant_matches_and_reports_emsgsize(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipmsg_reply_opts o = {.to_tag = SLICE_LIT("t")};
     char *want = reply(m, 200, NULL, &o);
     char out[1024];
@@ -266,7 +257,7 @@ static void test_caller_buffer_variant_matches_and_reports_emsgsize(void **state
 static void test_bad_arguments_are_refused(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse_ok(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipmsg_reply_opts o = {.to_tag = SLICE_LIT("t")};
     char out[1024];
     assert_int_equal(sipmsg_reply_build_into(out, sizeof(out), m, 99, SLICE_NULL, &o), -EINVAL);
@@ -280,9 +271,10 @@ static void test_bad_arguments_are_refused(void **state)
     assert_int_equal(sipmsg_reply_build_into(out, sizeof(out), m, 200, SLICE_NULL, &ex), -EINVAL);
     sipmsg_unref(m);
     /* a response is not answered */
-    struct sipmsg *r = parse_ok("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-                                "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\n"
-                                "CSeq: 1 INVITE\r\n\r\n");
+    struct sipmsg *r =
+        test_msg_parse_str("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                           "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\n"
+                           "CSeq: 1 INVITE\r\n\r\n");
     assert_int_equal(sipmsg_reply_build_into(out, sizeof(out), r, 200, SLICE_NULL, &o), -EINVAL);
     sipmsg_unref(r);
 }
@@ -324,7 +316,7 @@ static void test_options_request_builds_and_parses(void **state)
                              "CSeq: 12 OPTIONS\r\n"
                              "User-Agent: sipwarden\r\n"
                              "Content-Length: 0\r\n\r\n");
-    struct sipmsg *m = parse_ok(b.p);
+    struct sipmsg *m = test_msg_parse_str(b.p);
     struct sip_err err;
     assert_int_equal(sipmsg_parse_full(m, &err), SIP_PARSE_OK);
     assert_int_equal(m->method, SIP_OPTIONS);

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "msg_helper.h"
+
 static struct arena *g_arena;
 
 static int setup(void **state)
@@ -59,17 +61,6 @@ static const char RESPONSE[] = "SIP/2.0 200 OK\r\n"
                                "CSeq: 314159 INVITE\r\n"
                                "\r\n";
 
-static struct sipmsg *parse(const char *s)
-{
-    struct sip_limits lim = SIP_LIMITS_DEFAULT;
-    struct sip_err err = {0};
-    struct sipmsg *m = sipmsg_new(s, strlen(s), &lim);
-    assert_non_null(m);
-    if (sipmsg_parse(m, &err) != SIP_PARSE_OK)
-        fail_msg("parse: %s at %zu", err.reason, err.offset);
-    return m;
-}
-
 /* Prints e into a NUL-terminated arena string. */
 static char *print(const struct sipedit *e)
 {
@@ -103,7 +94,7 @@ static unsigned hdr_index(const struct sipmsg *m, enum hdr_id id)
 static void test_no_edits_prints_the_original_bytes(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_string_equal(print(&e), INVITE);
@@ -113,7 +104,7 @@ static void test_no_edits_prints_the_original_bytes(void **state)
 static void test_ruri_replace_leaves_every_other_byte_identical(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_ruri_set(&e, SLICE_LIT("sip:bob@192.0.2.44:5062;transport=udp")), 0);
@@ -125,7 +116,7 @@ static void test_ruri_replace_leaves_every_other_byte_identical(void **state)
 static void test_ruri_edit_is_refused_on_a_response_or_with_spaces(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(RESPONSE), *r = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(RESPONSE), *r = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_ruri_set(&e, SLICE_LIT("sip:x@y")), -EINVAL);
@@ -139,7 +130,7 @@ static void test_ruri_edit_is_refused_on_a_response_or_with_spaces(void **state)
 static void test_header_remove_drops_the_whole_line(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_hdr_remove(&e, hdr_index(m, HDR_ROUTE)), 0);
@@ -151,7 +142,7 @@ static void test_header_remove_drops_the_whole_line(void **state)
 static void test_header_value_replace_keeps_the_name_as_received(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(RESPONSE);
+    struct sipmsg *m = test_msg_parse_str(RESPONSE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_hdr_set_value(&e, 1, SLICE_LIT("SIP/2.0/TLS d.example.com")), 0);
@@ -163,7 +154,7 @@ static void test_header_value_replace_keeps_the_name_as_received(void **state)
 static void test_via_push_inserts_a_line_before_the_first_via(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(
@@ -178,7 +169,7 @@ static void test_via_push_inserts_a_line_before_the_first_via(void **state)
 static void test_insert_at_top_and_end_of_headers(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_hdr_insert(&e, SIPEDIT_HDR_END, SLICE_LIT("X-End"), SLICE_LIT("1")),
@@ -200,7 +191,7 @@ static void test_insert_at_top_and_end_of_headers(void **state)
 static void test_via_pop_removes_the_first_value_of_a_multi_value_line(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(RESPONSE);
+    struct sipmsg *m = test_msg_parse_str(RESPONSE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_via_pop(&e), 0);
@@ -208,7 +199,7 @@ static void test_via_pop_removes_the_first_value_of_a_multi_value_line(void **st
     assert_string_equal(out,
                         subst(RESPONSE, "SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1 , ", ""));
     /* the result is a valid response whose top Via is the next hop's */
-    struct sipmsg *r = parse(out);
+    struct sipmsg *r = test_msg_parse_str(out);
     assert_int_equal(r->via_count, 2);
     assert_int_equal(strncmp(r->via1.branch.p, "z9hG4bK776", r->via1.branch.len), 0);
     sipmsg_unref(r);
@@ -218,7 +209,7 @@ static void test_via_pop_removes_the_first_value_of_a_multi_value_line(void **st
 static void test_via_pop_of_a_single_value_line_removes_the_line(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_via_pop(&e), 0);
@@ -229,7 +220,7 @@ static void test_via_pop_of_a_single_value_line_removes_the_line(void **state)
 static void test_via_received_fills_bare_rport_and_adds_received(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_via_received(&e, SLICE_LIT("198.51.100.7"), 40123), 0);
@@ -237,7 +228,7 @@ static void test_via_received_fills_bare_rport_and_adds_received(void **state)
     assert_string_equal(out,
                         subst(INVITE, ";branch=z9hG4bK776asdhds;rport\r\n",
                               ";branch=z9hG4bK776asdhds;rport=40123;received=198.51.100.7\r\n"));
-    struct sipmsg *r = parse(out);
+    struct sipmsg *r = test_msg_parse_str(out);
     assert_true(r->via1.has_rport);
     assert_int_equal(strncmp(r->via1.rport.p, "40123", 5), 0);
     assert_int_equal(strncmp(r->via1.received.p, "198.51.100.7", 12), 0);
@@ -248,7 +239,7 @@ static void test_via_received_fills_bare_rport_and_adds_received(void **state)
 static void test_via_param_order_of_addition_does_not_split_rport_from_its_value(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     /* both land at the end of the Via value; "=5070" must stay on rport */
@@ -265,7 +256,7 @@ static void test_via_received_is_skipped_when_sent_by_matches_and_no_rport(void 
                               "Via: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1\r\n"
                               "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
                               "CSeq: 1 OPTIONS\r\n\r\n";
-    struct sipmsg *m = parse(msg);
+    struct sipmsg *m = test_msg_parse_str(msg);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     /* same address written differently: still the same host */
@@ -279,7 +270,7 @@ static void test_via_received_is_skipped_when_sent_by_matches_and_no_rport(void 
 static void test_body_replace_fixes_content_length_and_type(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n";
@@ -292,7 +283,7 @@ static void test_body_replace_fixes_content_length_and_type(void **state)
     memcpy(full, want, wl);
     memcpy(full + wl, sdp, sizeof(sdp));
     assert_string_equal(out, full);
-    struct sipmsg *r = parse(out);
+    struct sipmsg *r = test_msg_parse_str(out);
     assert_int_equal(r->content_length, 36);
     assert_int_equal(r->body.len, 36);
     sipmsg_unref(r);
@@ -302,7 +293,7 @@ static void test_body_replace_fixes_content_length_and_type(void **state)
 static void test_body_removal_drops_content_type_and_sets_zero_length(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_body_set(&e, SLICE_NULL, SLICE_NULL), 0);
@@ -315,21 +306,21 @@ static void test_body_removal_drops_content_type_and_sets_zero_length(void **sta
 static void test_body_set_adds_content_length_when_missing(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(RESPONSE);
+    struct sipmsg *m = test_msg_parse_str(RESPONSE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_body_set(&e, SLICE_LIT("text/plain"), SLICE_LIT("hello")), 0);
     char *out = print(&e);
     assert_non_null(strstr(out, "CSeq: 314159 INVITE\r\nContent-Length: 5\r\n"
                                 "Content-Type: text/plain\r\n\r\nhello"));
-    sipmsg_unref(parse(out));
+    sipmsg_unref(test_msg_parse_str(out));
     sipmsg_unref(m);
 }
 
 static void test_content_length_fix_adds_the_field_for_streams(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(RESPONSE), *i = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(RESPONSE), *i = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_content_length_fix(&e), 0);
@@ -345,7 +336,7 @@ static void test_content_length_fix_adds_the_field_for_streams(void **state)
 static void test_overlapping_edits_are_rejected(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     unsigned via = hdr_index(m, HDR_VIA);
@@ -371,7 +362,7 @@ static void test_overlapping_edits_are_rejected(void **state)
 static void test_edits_apply_in_buffer_order_whatever_the_order_added(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit a, b;
     sipedit_init(&a, m, g_arena);
     sipedit_init(&b, m, g_arena);
@@ -397,7 +388,7 @@ static void test_edits_apply_in_buffer_order_whatever_the_order_added(void **sta
 static void test_output_reparses_and_matches_the_edits(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_via_received(&e, SLICE_LIT("203.0.113.5"), 6000), 0);
@@ -409,7 +400,7 @@ static void test_output_reparses_and_matches_the_edits(void **state)
     assert_int_equal(sipedit_hdr_insert(&e, SIPEDIT_HDR_END, SLICE_LIT("Record-Route"),
                                         SLICE_LIT("<sip:192.0.2.10;lr>")),
                      0);
-    struct sipmsg *r = parse(print(&e));
+    struct sipmsg *r = test_msg_parse_str(print(&e));
     struct sip_err err;
     assert_int_equal(sipmsg_parse_full(r, &err), SIP_PARSE_OK);
     assert_int_equal(r->method, SIP_INVITE);
@@ -431,7 +422,7 @@ static void test_output_reparses_and_matches_the_edits(void **state)
 static void test_iov_print_equals_flat_print_and_points_into_the_original(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_via_push(&e, SLICE_LIT("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK2")), 0);
@@ -458,7 +449,7 @@ static void test_iov_print_equals_flat_print_and_points_into_the_original(void *
 static void test_print_into_a_short_buffer_is_emsgsize(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     char out[64];
     sipedit_init(&e, m, g_arena);
@@ -469,7 +460,7 @@ static void test_print_into_a_short_buffer_is_emsgsize(void **state)
 static void test_crlf_in_edit_text_is_refused(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     assert_int_equal(sipedit_hdr_set_value(&e, 0, SLICE_LIT("a\r\nX-Injected: 1")), -EINVAL);
@@ -483,7 +474,7 @@ static void test_crlf_in_edit_text_is_refused(void **state)
 static void test_edit_list_is_bounded(void **state)
 {
     (void)state;
-    struct sipmsg *m = parse(INVITE);
+    struct sipmsg *m = test_msg_parse_str(INVITE);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     for (unsigned i = 0; i < SIPEDIT_MAX; i++)
@@ -502,7 +493,7 @@ static void test_bytes_past_content_length_are_not_forwarded(void **state)
                               "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
                               "CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
                               "\r\nhi-garbage";
-    struct sipmsg *m = parse(msg);
+    struct sipmsg *m = test_msg_parse_str(msg);
     struct sipedit e;
     sipedit_init(&e, m, g_arena);
     char *out = print(&e);

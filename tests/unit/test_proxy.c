@@ -14,15 +14,7 @@
 
 #include <cmocka.h>
 
-static struct sipmsg *parse(const char *s)
-{
-    struct sip_limits lim = SIP_LIMITS_DEFAULT;
-    struct sip_err err = {0};
-    struct sipmsg *m = sipmsg_new(s, strlen(s), &lim);
-    assert_non_null(m);
-    assert_int_equal(sipmsg_parse(m, &err), SIP_PARSE_OK);
-    return m;
-}
+#include "msg_helper.h"
 
 static void test_record_route_value_is_loose_and_names_transport(void **state)
 {
@@ -66,19 +58,19 @@ static const char REQ[] = "INVITE sip:bob@example.com SIP/2.0\r\n"
 static void test_loop_hash_ignores_via_but_not_request_uri(void **state)
 {
     (void)state;
-    struct sipmsg *a = parse(REQ);
+    struct sipmsg *a = test_msg_parse_str(REQ);
     /* the same request after one hop through us: our Via on top, MF 69 */
     char hop[sizeof(REQ) + 128];
     const char *via = strstr(REQ, "Via:");
     snprintf(hop, sizeof(hop), "%.*sVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKsw00x\r\n%s",
              (int)(via - REQ), REQ, via);
-    struct sipmsg *b = parse(hop);
+    struct sipmsg *b = test_msg_parse_str(hop);
     assert_true(proxy_loop_hash(a) == proxy_loop_hash(b));
     /* a spiral: the Request-URI was rewritten */
     char spiral[sizeof(REQ)];
     memcpy(spiral, REQ, sizeof(REQ));
     memcpy(strstr(spiral, "bob@"), "bib@", 4);
-    struct sipmsg *c = parse(spiral);
+    struct sipmsg *c = test_msg_parse_str(spiral);
     assert_true(proxy_loop_hash(a) != proxy_loop_hash(c));
     sipmsg_unref(a);
     sipmsg_unref(b);

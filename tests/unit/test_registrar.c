@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "msg_helper.h"
+
 #define NOW 1700000000
 
 static struct {
@@ -38,17 +40,6 @@ static struct {
     bool auth_answers;
     size_t nauth;
 } h;
-
-static struct sipmsg *parse(const char *s, size_t len)
-{
-    struct sip_limits lim = SIP_LIMITS_DEFAULT;
-    struct sip_err err = {0};
-    struct sipmsg *m = sipmsg_new(s, len, &lim);
-    assert_non_null(m);
-    if (sipmsg_parse(m, &err) != SIP_PARSE_OK)
-        fail_msg("parse: %s at %zu in:\n%.*s", err.reason, err.offset, (int)len, s);
-    return m;
-}
 
 static int cap_send(void *arg, const struct tp_flow *flow, const void *data, size_t len)
 {
@@ -67,7 +58,7 @@ static int cap_send_response(void *arg, const struct sipmsg *req, const struct t
     (void)flow;
     if (h.last != NULL)
         sipmsg_unref(h.last);
-    h.last = parse(data, len);
+    h.last = test_msg_parse(data, len);
     h.nsent++;
     return 0;
 }
@@ -172,7 +163,7 @@ static unsigned reg_from(const char *remote, const char *callid, unsigned cseq, 
                      "%s"
                      "Content-Length: 0\r\n\r\n",
                      ++h.branch, callid, cseq, extra);
-    struct sipmsg *m = parse(buf, (size_t)n);
+    struct sipmsg *m = test_msg_parse(buf, (size_t)n);
     struct tp_flow f = flow_of(remote, TP_UDP);
     size_t before = h.nsent;
     txn_layer_recv(h.l, m, &f);

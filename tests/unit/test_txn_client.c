@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "msg_helper.h"
+
 /* ---- harness: captured sends, recorded TU calls, fake clock ---- */
 
 #define MAX_SENT 64
@@ -43,17 +45,6 @@ static struct {
     bool detach_on_final; /* the handler detaches on a final response */
 } h;
 
-static struct sipmsg *parse(const char *s, size_t len)
-{
-    struct sip_limits lim = SIP_LIMITS_DEFAULT;
-    struct sip_err err = {0};
-    struct sipmsg *m = sipmsg_new(s, len, &lim);
-    assert_non_null(m);
-    if (sipmsg_parse(m, &err) != SIP_PARSE_OK)
-        fail_msg("parse: %s at %zu in:\n%.*s", err.reason, err.offset, (int)len, s);
-    return m;
-}
-
 static int cap_send(void *arg, const struct tp_flow *flow, const void *data, size_t len)
 {
     (void)arg;
@@ -62,7 +53,7 @@ static int cap_send(void *arg, const struct tp_flow *flow, const void *data, siz
         return h.fail_rc;
     assert_true(h.nsent < MAX_SENT);
     h.sent_at[h.nsent] = h.now_ms;
-    h.sent[h.nsent++] = parse(data, len);
+    h.sent[h.nsent++] = test_msg_parse(data, len);
     return 0;
 }
 
@@ -206,7 +197,7 @@ static void respond_to(const struct sipmsg *req, unsigned code, const char *tag)
     buf_init(&b, 0);
     struct sipmsg_reply_opts o = {.to_tag = slice_cstr(tag)};
     assert_int_equal(sipmsg_reply_build(&b, req, code, SLICE_NULL, &o), 0);
-    struct sipmsg *m = parse(b.p, b.len);
+    struct sipmsg *m = test_msg_parse(b.p, b.len);
     struct tp_flow f = flow_of(TP_UDP);
     txn_layer_recv(h.l, m, &f);
     sipmsg_unref(m);
@@ -649,14 +640,14 @@ static void test_response_matches_by_branch_and_cseq_method(void **state)
     char b[2048], br[TXN_BRANCH_CAP];
     snprintf(br, sizeof(br), SLICE_FMT, SLICE_ARG(txn_request(t)->via1.branch));
     int n = mk_req(b, sizeof(b), "CANCEL", br);
-    struct sipmsg *cancel = parse(b, (size_t)n);
+    struct sipmsg *cancel = test_msg_parse(b, (size_t)n);
     respond_to(cancel, 200, "x");
     sipmsg_unref(cancel);
     assert_int_equal(h.nresp, 0);
     assert_int_equal(h.nstray, 1);
     /* Another branch: a stray. */
     n = mk_req(b, sizeof(b), "INVITE", "z9hG4bKsw03ffffffffffffffff");
-    struct sipmsg *other = parse(b, (size_t)n);
+    struct sipmsg *other = test_msg_parse(b, (size_t)n);
     respond_to(other, 180, "x");
     sipmsg_unref(other);
     assert_int_equal(h.nstray, 2);

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "msg_helper.h"
+
 /* ---- harness: captured sends, recorded TU calls, fake clock ---- */
 
 #define MAX_SENT 64
@@ -46,22 +48,11 @@ static struct {
     unsigned auto_code; /* answer in the request callback when non-zero */
 } h;
 
-static struct sipmsg *parse(const char *s, size_t len)
-{
-    struct sip_limits lim = SIP_LIMITS_DEFAULT;
-    struct sip_err err = {0};
-    struct sipmsg *m = sipmsg_new(s, len, &lim);
-    assert_non_null(m);
-    if (sipmsg_parse(m, &err) != SIP_PARSE_OK)
-        fail_msg("parse: %s at %zu in:\n%.*s", err.reason, err.offset, (int)len, s);
-    return m;
-}
-
 static void record(bool is_response, const void *data, size_t len)
 {
     assert_true(h.nsent < MAX_SENT);
     h.sent[h.nsent].is_response = is_response;
-    h.sent[h.nsent].m = parse(data, len);
+    h.sent[h.nsent].m = test_msg_parse(data, len);
     h.nsent++;
 }
 
@@ -198,7 +189,7 @@ static struct sipmsg *mk_req(const char *method, const char *via, const char *to
                      "CSeq: %s\r\n"
                      "Content-Length: 0\r\n\r\n",
                      method, via, to_tag, cseq);
-    return parse(b, (size_t)n);
+    return test_msg_parse(b, (size_t)n);
 }
 
 #define VIA1 "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa1"
