@@ -27,9 +27,9 @@ static bool eq_client(const struct htab_node *n, const void *key)
 {
     const struct cli_key *k = key;
     const struct txn *t = node_txn(n);
-    if (t->method != k->method || !slice_eq(t->req->via1.branch, k->branch))
+    if (t->method != k->method || !slice_eq(t->k_branch, k->branch))
         return false;
-    return k->method != SIP_METHOD_OTHER || slice_eq(t->req->method_name, k->method_name);
+    return k->method != SIP_METHOD_OTHER || slice_eq(t->k_method_name, k->method_name);
 }
 
 static struct txn *client_find(struct txn_layer *l, struct slice branch, enum sip_method method,
@@ -93,6 +93,15 @@ static int send_req(struct txn *t, const struct sipmsg *m)
 {
     struct txn_layer *l = t->layer;
     return l->io.send(l->io_arg, &t->flow, m->buf, m->len);
+}
+
+/* Our ACK for a non-2xx again (§17.1.1.2), kept or compacted. */
+static int resend_ack(struct txn *t)
+{
+    struct txn_layer *l = t->layer;
+    if (t->is_compact)
+        return t->wait_len == 0 ? 0 : l->io.send(l->io_arg, &t->flow, t->wait_buf, t->wait_len);
+    return t->ack != NULL ? send_req(t, t->ack) : 0;
 }
 
 static void on_retx(struct tmr *tm, void *arg)
@@ -279,9 +288,9 @@ static void invite_resp(struct txn *t, const struct sipmsg *m)
     if (t->state == TXN_COMPLETED) {
         /* §17.1.1.2: a retransmitted final; our ACK is resent, the TU not
          * bothered. */
-        if (code >= 300 && t->ack != NULL) {
+        if (code >= 300 && (t->ack != NULL || t->wait_len != 0)) {
             metric_inc(txn_m_absorbed);
-            if (send_req(t, t->ack) < 0)
+            if (resend_ack(t) < 0)
                 txn_terminate(t);
         } else if (code / 100 == 2 && l->tu.stray_response != NULL) {
             /* A 2xx after our non-2xx (a misbehaving fork downstream) still
@@ -312,14 +321,16 @@ static void invite_resp(struct txn *t, const struct sipmsg *m)
     }
     tmr_stop(&t->t_retx);
     tmr_stop(&t->t_state);
-    if (t->resp != NULL)
-        sipmsg_unref(t->resp);
-    t->resp = sipmsg_ref((struct sipmsg *)m);
     if (code < 300) {
         /* RFC 6026 §8.4: Accepted for 64*T1 (Timer M), passing on more 2xx. */
         t->state = TXN_ACCEPTED;
         tmr_start(l->wheel, &t->t_state, txn_64t1(l));
+        txn_ref(t);
         deliver(t, m);
+        /* From here only 2xx retransmissions pass: nothing to resend. */
+        if (t->state == TXN_ACCEPTED)
+            (void)txn_compact(t, NULL, 0);
+        txn_unref(t);
         return;
     }
     /* §17.1.1.3: the txn ACKs a non-2xx itself. */
@@ -331,9 +342,12 @@ static void invite_resp(struct txn *t, const struct sipmsg *m)
         LOG_RL(LOG_LVL_NOTICE, TXN_MOD, "cannot send an ACK");
     txn_ref(t);
     deliver(t, m);
-    /* Timer D: absorbs final retransmissions, at least 32 s on UDP. */
-    if (t->state == TXN_COMPLETED)
+    /* Timer D: absorbs final retransmissions, at least 32 s on UDP; the
+     * ACK is all it resends. */
+    if (t->state == TXN_COMPLETED) {
+        (void)txn_compact(t, t->ack != NULL ? t->ack->buf : NULL, t->ack != NULL ? t->ack->len : 0);
         state_wait(t, t->is_reliable ? 0 : SW_MAX(l->cfg.timer_d_ms, 1));
+    }
     txn_unref(t);
 }
 
@@ -352,15 +366,14 @@ static void non_invite_resp(struct txn *t, const struct sipmsg *m)
     }
     tmr_stop(&t->t_retx);
     tmr_stop(&t->t_state);
-    if (t->resp != NULL)
-        sipmsg_unref(t->resp);
-    t->resp = sipmsg_ref((struct sipmsg *)m);
     t->state = TXN_COMPLETED;
     txn_ref(t);
     deliver(t, m);
     /* Timer K: T4 on UDP for final retransmissions, 0 on TCP. */
-    if (t->state == TXN_COMPLETED)
+    if (t->state == TXN_COMPLETED) {
+        (void)txn_compact(t, NULL, 0);
         state_wait(t, t->is_reliable ? 0 : l->cfg.t4_ms);
+    }
     txn_unref(t);
 }
 

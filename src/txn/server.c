@@ -22,31 +22,23 @@ static struct txn *node_txn(const struct htab_node *n)
     return SW_CONTAINER_OF(n, struct txn, node);
 }
 
-/* The sent-by port with the RFC 3261 §18.2.1 / §19.1.2 default filled in,
- * so "host" and "host:5060" match as the same sent-by. */
-static uint16_t via_port(const struct sip_via *v)
-{
-    if (v->has_port)
-        return v->port;
-    return slice_caseeq_cstr(v->transport, "TLS") ? 5061 : 5060;
-}
-
 static bool method_eq(const struct txn *t, const struct srv_key *k)
 {
     if (t->method != k->method)
         return false;
     /* Unknown methods all map to SIP_METHOD_OTHER: compare the names
      * (case-sensitive, RFC 3261 §7.1). */
-    return k->method != SIP_METHOD_OTHER || slice_eq(t->req->method_name, k->method_name);
+    return k->method != SIP_METHOD_OTHER || slice_eq(t->k_method_name, k->method_name);
 }
 
 /* §17.2.3 first part: branch, sent-by and method. */
 static bool eq_cookie(const struct htab_node *n, const void *key)
 {
     const struct srv_key *k = key;
-    const struct sip_via *a = &node_txn(n)->req->via1, *b = &k->m->via1;
-    return method_eq(node_txn(n), k) && slice_eq(a->branch, b->branch) &&
-           slice_caseeq(a->host, b->host) && via_port(a) == via_port(b);
+    const struct txn *t = node_txn(n);
+    const struct sip_via *b = &k->m->via1;
+    return method_eq(t, k) && slice_eq(t->k_branch, b->branch) && slice_caseeq(t->k_host, b->host) &&
+           t->k_port == txn_via_port(b);
 }
 
 /* §17.2.3 last paragraph: a request from an RFC 2543 element (no magic
@@ -127,6 +119,8 @@ void txn_server_transport_error(struct txn *t, int err)
 static int server_send_last(struct txn *t)
 {
     struct txn_layer *l = t->layer;
+    if (t->is_compact)
+        return t->wait_len == 0 ? 0 : l->io.send(l->io_arg, &t->wait_flow, t->wait_buf, t->wait_len);
     return l->io.send_response(l->io_arg, t->req, &t->flow, t->resp->buf, t->resp->len);
 }
 
@@ -135,7 +129,7 @@ static void on_retx(struct tmr *tm, void *arg)
     (void)tm;
     struct txn *t = arg;
     struct txn_layer *l = t->layer;
-    if (t->state != TXN_COMPLETED || t->resp == NULL)
+    if (t->state != TXN_COMPLETED || (t->resp == NULL && t->wait_len == 0))
         return;
     /* Timer G (§17.2.1): resend the non-2xx final, doubling up to T2. */
     metric_inc(txn_m_retrans);
@@ -190,6 +184,11 @@ static int server_send(struct txn *t, struct sipmsg *r)
         break;
     case TXN_ACCEPTED:
         /* RFC 6026 §8.7: 2xx retransmissions from the TU pass through. */
+        if (code / 100 == 2 && t->is_compact) {
+            int rc = l->io.send(l->io_arg, &t->wait_flow, r->buf, r->len);
+            sipmsg_unref(r);
+            return rc;
+        }
         if (code / 100 == 2)
             break;
         sipmsg_unref(r);
@@ -234,6 +233,15 @@ static int server_send(struct txn *t, struct sipmsg *r)
         txn_terminate(t);
         return rc;
     }
+    if (is_final)
+        t->final_status = code;
+    /* Only retransmissions are absorbed from here on: keep what a resend
+     * needs, drop the parsed messages (txn_compact). A 2xx to an INVITE is
+     * never resent by the txn (RFC 6026 §8.7). */
+    if (is_final && (t->state == TXN_COMPLETED || t->state == TXN_ACCEPTED) && !t->is_compact) {
+        bool is_2xx = t->state == TXN_ACCEPTED;
+        (void)txn_compact(t, is_2xx ? NULL : t->resp->buf, is_2xx ? 0 : t->resp->len);
+    }
     if (!t->is_invite && t->state == TXN_COMPLETED)
         (void)state_wait(t, wait_ms);
     return 0;
@@ -262,6 +270,8 @@ int txn_server_reply(struct txn *st, unsigned code, struct slice reason,
         return -ESRCH;
     if (!st->is_server || code < 100 || code > 699)
         return -EINVAL;
+    if (st->is_compact) /* what server_send answers in these states */
+        return st->state == TXN_ACCEPTED || code < 200 ? -EINVAL : -EALREADY;
     struct sipmsg_reply_opts opts = {0};
     if (o != NULL)
         opts = *o;

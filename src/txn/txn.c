@@ -77,7 +77,14 @@ static int io_tp_send_response(void *io_arg, const struct sipmsg *req, const str
     return tp_send_response(io_arg, req, flow, data, len);
 }
 
-const struct txn_io txn_io_tp = {io_tp_send, io_tp_send_response};
+static int io_tp_response_dest(void *io_arg, const struct sipmsg *req, const struct tp_flow *flow,
+                               struct tp_flow *out)
+{
+    (void)io_arg;
+    return tp_response_flow(out, req, flow);
+}
+
+const struct txn_io txn_io_tp = {io_tp_send, io_tp_send_response, io_tp_response_dest};
 
 /* ---- layer ---- */
 
@@ -186,12 +193,38 @@ void txn_layer_transport_error(struct txn_layer *l, const struct tp_flow *flow, 
 
 /* ---- transactions ---- */
 
+uint16_t txn_via_port(const struct sip_via *v)
+{
+    if (v->has_port)
+        return v->port;
+    return slice_caseeq_cstr(v->transport, "TLS") ? 5061 : 5060;
+}
+
+static struct slice key_put(char **p, struct slice s)
+{
+    if (s.len != 0)
+        memcpy(*p, s.p, s.len);
+    struct slice out = slice_make(*p, s.len);
+    *p += s.len;
+    return out;
+}
+
 struct txn *txn_alloc(struct txn_layer *l, bool is_server, struct sipmsg *req,
                       const struct tp_flow *flow)
 {
-    struct txn *t = calloc(1, sizeof(*t));
+    /* The key is copied so that matching never needs the request, which
+     * txn_compact may drop; the method name only matters for methods
+     * without an enum value (§17.1.3 compares CSeq methods). */
+    struct slice branch = req->via1.branch, host = is_server ? req->via1.host : SLICE_NULL;
+    struct slice mname = req->method == SIP_METHOD_OTHER ? req->method_name : SLICE_NULL;
+    struct txn *t = calloc(1, sizeof(*t) + branch.len + host.len + mname.len);
     if (t == NULL)
         return NULL;
+    char *p = t->key;
+    t->k_branch = key_put(&p, branch);
+    t->k_host = key_put(&p, host);
+    t->k_method_name = key_put(&p, mname);
+    t->k_port = is_server ? txn_via_port(&req->via1) : 0;
     t->refs = 1; /* becomes the layer's ref once linked */
     t->layer = l;
     t->is_server = is_server;
@@ -202,6 +235,35 @@ struct txn *txn_alloc(struct txn_layer *l, bool is_server, struct sipmsg *req,
     t->is_invite = req->method == SIP_INVITE;
     t->state = TXN_TERMINATED; /* until txn_link */
     return t;
+}
+
+bool txn_compact(struct txn *t, const char *resend, size_t len)
+{
+    struct txn_layer *l = t->layer;
+    if (t->is_compact || l == NULL || t->is_reliable || t->tab == TXN_TAB_SERVER2543)
+        return true;
+    if (t->is_server) {
+        if (l->io.response_dest == NULL ||
+            l->io.response_dest(l->io_arg, t->req, &t->flow, &t->wait_flow) < 0)
+            return true; /* keeps resending through send_response */
+    }
+    if (len != 0) {
+        t->wait_buf = malloc(len);
+        if (t->wait_buf == NULL)
+            return false;
+        memcpy(t->wait_buf, resend, len);
+        t->wait_len = len;
+    }
+    t->is_compact = true;
+    sipmsg_unref(t->req);
+    t->req = NULL;
+    if (t->resp != NULL)
+        sipmsg_unref(t->resp);
+    t->resp = NULL;
+    if (t->ack != NULL)
+        sipmsg_unref(t->ack);
+    t->ack = NULL;
+    return true;
 }
 
 static struct htab *table_of(struct txn_layer *l, enum txn_table tab)
@@ -272,6 +334,7 @@ void txn_unref(struct txn *t)
         sipmsg_unref(t->resp);
     if (t->ack != NULL)
         sipmsg_unref(t->ack);
+    free(t->wait_buf);
     free(t->cancel_extra);
     free(t);
 }

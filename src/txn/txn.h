@@ -100,12 +100,18 @@ typedef int txn_send_fn(void *io_arg, const struct tp_flow *flow, const void *da
 /* Sends a response to req that arrived on flow (RFC 3261 §18.2.2). */
 typedef int txn_send_response_fn(void *io_arg, const struct sipmsg *req, const struct tp_flow *flow,
                                  const void *data, size_t len);
+/* Where responses to req from flow go (RFC 3261 §18.2.2), resolved once:
+ * a UDP server txn that only absorbs retransmissions drops its request and
+ * resends with send() to this flow (see txn_request). 0 or negative errno. */
+typedef int txn_response_dest_fn(void *io_arg, const struct sipmsg *req, const struct tp_flow *flow,
+                                 struct tp_flow *out);
 struct txn_io {
     txn_send_fn *send;
     txn_send_response_fn *send_response;
+    txn_response_dest_fn *response_dest; /* NULL: server txns keep their request */
 };
-/* Production vtable: tp_send / tp_send_response; io_arg is the worker's
- * struct tp_worker *. */
+/* Production vtable: tp_send / tp_send_response / tp_response_flow; io_arg
+ * is the worker's struct tp_worker *. */
 extern const struct txn_io txn_io_tp;
 
 /* ---- TU handlers ---- */
@@ -200,7 +206,11 @@ void txn_detach(struct txn *t);
 enum txn_state txn_state(const struct txn *t);
 bool txn_is_server(const struct txn *t);
 /* The request: the one received (server) or sent (client). Borrowed,
- * valid while t is. */
+ * valid while t is. NULL once a UDP txn has reached a state that only
+ * absorbs retransmissions (server Completed/Confirmed/Accepted, client
+ * Completed/Accepted): it then keeps its matching key and the bytes it
+ * may have to resend, not the parsed messages (a proxied call would
+ * otherwise hold ~20 KB for the 32 s of Timers J, L and M). */
 const struct sipmsg *txn_request(const struct txn *t);
 /* Server: the flow the request came on; client: where it is sent. */
 const struct tp_flow *txn_flow(const struct txn *t);
@@ -226,7 +236,10 @@ int txn_server_respond(struct txn *st, const void *data, size_t len) warn_unused
 /* Builds a response to st's request with sipmsg_reply_build (To tag from
  * the layer's random source unless o->to_tag is set; received/rport from
  * the request's flow) and sends it as txn_server_respond does. reason may
- * be empty (the §21 phrase); o may be NULL. */
+ * be empty (the §21 phrase); o may be NULL. Once the request is dropped
+ * (see txn_request) it returns what txn_server_respond would for a final
+ * (-EALREADY or, in Accepted, -EINVAL: pass 2xx retransmissions with
+ * txn_server_respond). */
 int txn_server_reply(struct txn *st, unsigned code, struct slice reason,
                      const struct sipmsg_reply_opts *o) warn_unused_result;
 

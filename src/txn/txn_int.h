@@ -41,11 +41,27 @@ struct txn {
     enum txn_state state;
     enum sip_method method; /* of the request (INVITE for an INVITE txn) */
 
+    /* The messages, while the txn can still need them. txn_compact drops
+     * all three when a UDP txn only absorbs retransmissions; what it then
+     * needs is in the key and wait_* fields. */
     struct sipmsg *req;  /* ref: received (server) or our own, parsed (client) */
-    struct sipmsg *resp; /* ref: last response sent (server), or the final
-                            response received (client); NULL if none */
+    struct sipmsg *resp; /* ref: server: last response sent; NULL if none */
     struct sipmsg *ack;  /* ref: client INVITE: the ACK we built for a non-2xx */
     struct tp_flow flow;
+
+    /* Matching key (§17.1.3, §17.2.3), copied from the request into key[]
+     * at creation: slices into key[], valid for the txn's life. */
+    struct slice k_branch;
+    struct slice k_host; /* server: sent-by host of the top Via */
+    uint16_t k_port;     /* server: sent-by port, default filled in */
+    struct slice k_method_name;
+    /* After txn_compact: the bytes to resend (server: the final response
+     * in Completed; client: the ACK for a non-2xx) and where to. */
+    bool is_compact;
+    unsigned final_status; /* server: status of the final sent, 0 before */
+    char *wait_buf;        /* owned; NULL if nothing to resend */
+    size_t wait_len;
+    struct tp_flow wait_flow; /* server: the response destination */
 
     struct tmr t_retx;  /* Timer A, E or G */
     struct tmr t_state; /* Timer B, D, F, H, I, J, K, L, M, or the CANCEL wait */
@@ -62,6 +78,8 @@ struct txn {
     bool is_internal;   /* our own CANCEL: responses consumed by the layer */
     char *cancel_extra; /* owned: extra header lines for the CANCEL */
     size_t cancel_extra_len;
+
+    char key[]; /* the key bytes (same block) */
 };
 
 /* Per-worker layer. Owner: its creator; thread: one worker. */
@@ -89,12 +107,22 @@ extern metric_id txn_m_server, txn_m_client, txn_m_retrans, txn_m_timeouts, txn_
 /* txn.c */
 struct txn *txn_alloc(struct txn_layer *l, bool is_server, struct sipmsg *req,
                       const struct tp_flow *flow);
+/* Drops the parsed messages of a UDP txn that only absorbs
+ * retransmissions now, keeping resend[0..len) (copied; may be empty) and,
+ * for a server txn, the resolved response destination. A no-op for
+ * reliable transports, RFC 2543 server txns (matched on the request's
+ * fields) and when the io has no response_dest. Returns false only on
+ * ENOMEM (the txn then keeps its messages). */
+bool txn_compact(struct txn *t, const char *resend, size_t len);
 /* Inserts t in its table and the live list, taking the layer's ref. */
 void txn_link(struct txn_layer *l, struct txn *t, enum txn_table tab, uint64_t hash);
 /* Moves t to Terminated: timers stopped, out of tables, layer's ref
  * dropped (t may be freed on return unless the caller holds a ref). */
 void txn_terminate(struct txn *t);
 uint64_t txn_rand(struct txn_layer *l);
+/* The sent-by port with the RFC 3261 §18.2.1 / §19.1.2 default filled in,
+ * so "host" and "host:5060" match as the same sent-by. */
+uint16_t txn_via_port(const struct sip_via *v);
 uint64_t txn_branch_hash(struct slice branch);
 bool txn_has_cookie(struct slice branch);
 /* Copies data into a new parsed sipmsg; NULL with errno ENOMEM,

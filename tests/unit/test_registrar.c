@@ -63,7 +63,16 @@ static int cap_send_response(void *arg, const struct sipmsg *req, const struct t
     return 0;
 }
 
-static const struct txn_io cap_io = {cap_send, cap_send_response};
+static int cap_response_dest(void *arg, const struct sipmsg *req, const struct tp_flow *flow,
+                             struct tp_flow *out)
+{
+    (void)arg;
+    (void)req;
+    *out = *flow;
+    return 0;
+}
+
+static const struct txn_io cap_io = {cap_send, cap_send_response, cap_response_dest};
 
 static void on_request(struct txn *st, const struct sipmsg *req, const struct tp_flow *flow,
                        void *arg)

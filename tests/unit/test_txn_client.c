@@ -40,6 +40,11 @@ static struct {
     unsigned codes[MAX_RESP]; /* statuses delivered to the txn's handler */
     size_t nresp;
     struct sipmsg *last; /* ref: last response delivered */
+    /* the requests start() handed the layer, parsed here: a txn drops its
+     * own copy once it only absorbs retransmissions (txn_request) */
+    struct txn *started[16]; /* borrowed, only compared */
+    struct sipmsg *started_req[16]; /* ref */
+    size_t nstarted;
     size_t nstray;
     unsigned stray_code;
     bool detach_on_final; /* the handler detaches on a final response */
@@ -69,7 +74,16 @@ static int cap_send_response(void *arg, const struct sipmsg *req, const struct t
     return -EINVAL;
 }
 
-static const struct txn_io cap_io = {cap_send, cap_send_response};
+static int cap_response_dest(void *arg, const struct sipmsg *req, const struct tp_flow *flow,
+                             struct tp_flow *out)
+{
+    (void)arg;
+    (void)req;
+    *out = *flow;
+    return 0;
+}
+
+static const struct txn_io cap_io = {cap_send, cap_send_response, cap_response_dest};
 
 static void on_request(struct txn *st, const struct sipmsg *req, const struct tp_flow *flow,
                        void *arg)
@@ -141,6 +155,8 @@ static int teardown(void **state)
     tmr_wheel_free(h.wheel);
     for (size_t i = 0; i < h.nsent; i++)
         sipmsg_unref(h.sent[i]);
+    for (size_t i = 0; i < h.nstarted; i++)
+        sipmsg_unref(h.started_req[i]);
     if (h.last != NULL)
         sipmsg_unref(h.last);
     return 0;
@@ -187,7 +203,20 @@ static struct txn *start(const char *method, enum tp_proto proto)
     struct txn *t = NULL;
     assert_int_equal(txn_client_new(&t, h.l, &f, b, (size_t)n, on_resp, &h), 0);
     assert_non_null(t);
+    assert_true(h.nstarted < SW_ARRAY_LEN(h.started));
+    h.started[h.nstarted] = t;
+    h.started_req[h.nstarted++] = test_msg_parse(b, (size_t)n);
     return t;
+}
+
+/* The request start() sent for t. */
+static const struct sipmsg *req_of(const struct txn *t)
+{
+    for (size_t i = h.nstarted; i-- > 0;)
+        if (h.started[i] == t)
+            return h.started_req[i];
+    fail_msg("not a started txn");
+    return NULL;
 }
 
 /* Feeds a response to req (a request we sent) with the given To tag. */
@@ -206,7 +235,7 @@ static void respond_to(const struct sipmsg *req, unsigned code, const char *tag)
 
 static void respond(struct txn *t, unsigned code, const char *tag)
 {
-    respond_to(txn_request(t), code, tag);
+    respond_to(req_of(t), code, tag);
 }
 
 /* ---- INVITE client transactions (§17.1.1) ---- */
@@ -242,7 +271,7 @@ static void test_invite_client_timer_b_gives_408(void **state)
     assert_int_equal(h.nresp, 1);
     assert_int_equal(h.codes[0], 408);
     /* The synthesized 408 reads like a received one: our Via on top. */
-    assert_true(slice_eq(h.last->via1.branch, txn_request(t)->via1.branch));
+    assert_true(slice_eq(h.last->via1.branch, req_of(t)->via1.branch));
     assert_int_equal(h.last->via_count, 2);
     assert_int_equal(txn_state(t), TXN_TERMINATED);
     assert_int_equal(metric_read(metric_find("txn_timeouts_total")), timeouts + 1);
@@ -279,9 +308,11 @@ static void test_invite_client_txn_acks_non_2xx_itself(void **state)
     assert_int_equal(txn_state(t), TXN_COMPLETED);
     assert_int_equal(h.nsent, 2);
 
+    /* Only the ACK is kept for resending (txn_compact). */
+    assert_null(txn_request(t));
     /* §17.1.1.3: R-URI, Call-ID, From, CSeq number of the request, To of
      * the response, the top Via only, the Route fields. */
-    const struct sipmsg *req = txn_request(t), *ack = h.sent[1];
+    const struct sipmsg *req = req_of(t), *ack = h.sent[1];
     assert_int_equal(ack->method, SIP_ACK);
     assert_true(slice_eq(ack->ruri_s, req->ruri_s));
     assert_true(slice_eq(ack->call_id, req->call_id));
@@ -638,7 +669,7 @@ static void test_response_matches_by_branch_and_cseq_method(void **state)
     struct txn *t = start("INVITE", TP_UDP);
     /* Our branch but CSeq CANCEL: not the INVITE's (no CANCEL txn exists). */
     char b[2048], br[TXN_BRANCH_CAP];
-    snprintf(br, sizeof(br), SLICE_FMT, SLICE_ARG(txn_request(t)->via1.branch));
+    snprintf(br, sizeof(br), SLICE_FMT, SLICE_ARG(req_of(t)->via1.branch));
     int n = mk_req(b, sizeof(b), "CANCEL", br);
     struct sipmsg *cancel = test_msg_parse(b, (size_t)n);
     respond_to(cancel, 200, "x");
@@ -688,7 +719,9 @@ static void test_client_txn_refuses_bad_requests_and_limit(void **state)
     assert_int_equal(txn_client_new(&t, h.l, &f, b, (size_t)n, on_resp, &h), 0);
     struct txn *t2 = NULL;
     assert_int_equal(txn_client_new(&t2, h.l, &f, b, (size_t)n, on_resp, &h), -EEXIST);
-    respond(t, 486, "x");
+    struct sipmsg *req = test_msg_parse(b, (size_t)n);
+    respond_to(req, 486, "x");
+    sipmsg_unref(req);
     txn_unref(t);
 
     /* max_txns */
