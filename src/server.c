@@ -169,8 +169,9 @@ static void snap_job_run(struct ev_job *job)
 
 /* Stateless reply, only for malformed requests (no transaction can be
  * created for them). */
-static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct sipmsg *req,
-                       const struct tp_flow *flow, unsigned code, const char *reason)
+void srv_reply_stateless(struct srv_worker *sw, const struct sipmsg *req, const struct tp_flow *flow,
+                         unsigned code, const char *reason, const struct slice *extra,
+                         size_t nextra)
 {
     char ip[TP_ADDR_STRLEN];
     uint64_t r = sw->rng;
@@ -184,11 +185,13 @@ static void send_reply(struct tp_worker *w, struct srv_worker *sw, const struct 
         .src_ip = slice_cstr(tp_addr_ip_str(&flow->remote, ip, sizeof(ip))),
         .src_port = tp_addr_port(&flow->remote),
         .server = slice_cstr(sw->snap->name),
+        .extra = extra,
+        .extra_count = nextra,
     };
     buf_clear(&sw->out);
     int rc = sipmsg_reply_build(&sw->out, req, code, reason ? slice_cstr(reason) : SLICE_NULL, &o);
     if (rc == 0)
-        rc = tp_send_response(w, req, flow, sw->out.p, sw->out.len);
+        rc = tp_send_response(sw->w, req, flow, sw->out.p, sw->out.len);
     if (rc != 0) {
         metric_inc(m_reply_fail);
         LOG_RL(LOG_LVL_WARN, MOD, "cannot send %u reply: %s", code, strerror(-rc));
@@ -306,11 +309,14 @@ static void on_recv(struct tp_worker *w, struct sipmsg *m, int parse_rc, const s
         if (!m->is_request || m->method == SIP_ACK)
             return;
         metric_inc(m_400);
-        send_reply(w, sw, m, flow, 400, err && err->reason ? err->reason : "Bad Request");
+        srv_reply_stateless(sw, m, flow, 400, err && err->reason ? err->reason : "Bad Request",
+                            NULL, 0);
         return;
     }
     if (m->is_request && m->method != SIP_ACK && sw->snap->any_stateless &&
         try_stateless(sw, m, flow))
+        return;
+    if (m->is_request && srv_edge_challenge(sw, m, flow))
         return;
     txn_layer_recv(sw->l, m, flow);
 }

@@ -143,6 +143,41 @@ static bool authenticate(struct srv_worker *sw, struct txn *st, const struct sip
     }
 }
 
+bool srv_edge_challenge(struct srv_worker *sw, const struct sipmsg *m, const struct tp_flow *flow)
+{
+    struct server *srv = sw->srv;
+    if (srv->auth == NULL || m->method == SIP_CANCEL || m->method == SIP_ACK)
+        return false;
+    /* The same choice on_request makes: REGISTER for a local domain is
+     * the registrar's (realm of the Request-URI), any other initial
+     * request is authorized against the From domain before routing;
+     * in-dialog requests and OPTIONS to the server itself are not. */
+    struct slice host;
+    if (m->method == SIP_REGISTER && srv->reg != NULL && srv_ruri_is_local(srv, sw->snap, &m->ruri))
+        host = m->ruri.host;
+    else if (m->to.tag.len != 0 ||
+             (m->method == SIP_OPTIONS && srv_ruri_is_local(srv, sw->snap, &m->ruri)))
+        return false;
+    else
+        host = m->from.uri.host;
+    enum auth_kind kind = auth_kind_for(m);
+    /* Any credentials at all (ours, stale, wrong, another realm's): the
+     * stateful path verifies them, counts failures and answers. */
+    if (sipmsg_hdr_first(m, kind == AUTH_KIND_PROXY ? HDR_PROXY_AUTHORIZATION : HDR_AUTHORIZATION) !=
+            NULL ||
+        is_trusted(srv, flow))
+        return false;
+    /* §8.2.7: a challenge is what a stateless UAS is for. A retransmission
+     * gets a fresh challenge; nothing is kept for unauthenticated traffic. */
+    struct auth_challenge ch;
+    metric_inc(m_challenged);
+    if (auth_challenge_build(srv->auth, &ch, kind, realm_for(srv, host), false, now_ms(sw)) != 0)
+        srv_reply_stateless(sw, m, flow, 500, "Bad realm", NULL, 0);
+    else
+        srv_reply_stateless(sw, m, flow, auth_reply_code(kind), NULL, ch.lines, ch.count);
+    return true;
+}
+
 /* reg_auth_fn: REGISTER is authenticated against the realm of its
  * Request-URI domain (RFC 3261 §10.3 steps 2-3). */
 static enum reg_auth_result reg_auth_hook(void *arg, struct txn *st, const struct sipmsg *req,

@@ -134,6 +134,11 @@ struct action {
 /* Is the Request-URI host one of ours (a listener or a configured domain)? */
 bool srv_ruri_is_local(const struct server *srv, const struct srv_snap *snap, const struct uri *u);
 /* The decision for a request (not ACK); see server_route.c. */
+/* Answers req statelessly (no transaction; RFC 3261 §8.2.7) with code,
+ * reason (NULL: the §21 phrase) and extra header lines (may be NULL). */
+void srv_reply_stateless(struct srv_worker *sw, const struct sipmsg *req, const struct tp_flow *flow,
+                         unsigned code, const char *reason, const struct slice *extra,
+                         size_t nextra);
 void srv_decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
                 const struct tp_flow *flow, bool is_sl);
 /* Routing of a request that is for us or needs a route (used for ACKs). */
@@ -171,6 +176,10 @@ bool srv_edge_register(struct srv_worker *sw, struct txn *st, const struct sipms
  * answered (407 challenge, 400). */
 bool srv_edge_authorize(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
                         const struct tp_flow *flow);
+/* A request that will be challenged because it carries no credentials
+ * at all: answered 401/407 statelessly (RFC 3261 §8.2.7), so unauthenticated
+ * traffic creates no transaction. true when answered. */
+bool srv_edge_challenge(struct srv_worker *sw, const struct sipmsg *m, const struct tp_flow *flow);
 /* Fills a with the registered contacts of the Request-URI (to: location). */
 void srv_edge_location(struct srv_worker *sw, struct action *a);
 

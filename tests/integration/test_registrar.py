@@ -137,6 +137,28 @@ def test_register_without_credentials_is_challenged_with_sha256_and_md5(reg):
     assert all('qop="auth"' in v for v in r.all("www-authenticate"))
 
 
+def test_challenges_are_stateless(reg):
+    # RFC 3261 §8.2.7: the challenge keeps no transaction. A retransmitted
+    # REGISTER (same bytes, same branch) gets a fresh challenge rather than
+    # the stored 401 a server transaction would resend, and an INVITE gets
+    # its 407 without the 100 Trying of an INVITE server transaction.
+    c = Client(reg)
+    data = c.request(contact=f"<sip:alice@{c.ip}:{c.port}>", expires=600)
+    nonces = []
+    for _ in range(2):
+        r = c.send(data)
+        assert r is not None and r.code == 401
+        nonces.append(re.search(r'nonce="([^"]+)"', r.all("www-authenticate")[0]).group(1))
+    assert nonces[0] != nonces[1]
+    c.sock.settimeout(2 * MULT)
+    c.sock.sendto(c.request(method="INVITE", ruri=f"sip:bob@{DOMAIN}", to_user="bob"),
+                  ("127.0.0.1", reg.port))
+    first = Response(c.sock.recvfrom(65535)[0])
+    assert first.code == 407
+    # ...and a challenged REGISTER still registers (the stateful path).
+    assert c.register(algo="MD5").code == 200
+
+
 @pytest.mark.parametrize("algo", ["SHA-256", "MD5"])
 def test_register_with_digest_gets_200_listing_the_contact(reg, algo):
     c = Client(reg)
