@@ -17,11 +17,10 @@
  * the rwlock's own bookkeeping.
  */
 
-/* Working entry of an apply: existing bindings are shallow (owned by the
- * table), new ones point at the caller's borrowed input. */
+/* Working entry of an apply: existing bindings are views into the old
+ * record (rec_view), new ones point at the caller's borrowed input. */
 struct wb {
     struct store_binding b;
-    long old_idx; /* index in the AOR's array, -1 for a new binding */
     bool touched; /* named by this request (never dropped as "oldest") */
 };
 
@@ -47,82 +46,13 @@ static struct mem_aor *aor_find(struct mem_shard *sh, uint64_t h, struct slice a
     return n ? SW_CONTAINER_OF(n, struct mem_aor, node) : NULL;
 }
 
-static size_t opt_len(const char *s)
-{
-    return s ? strlen(s) + 1 : 0;
-}
-
-static char *opt_put(char **p, const char *s)
-{
-    if (s == NULL)
-        return NULL;
-    size_t l = strlen(s) + 1;
-    char *r = *p;
-    memcpy(r, s, l);
-    *p += l;
-    return r;
-}
-
-/* One allocation for every string: a binding costs two heap blocks (this
- * and its slot in the AOR's array), which keeps 100k contacts small. */
-int binding_copy(struct store_binding *dst, const struct store_binding *src)
-{
-    size_t total = opt_len(src->contact ? src->contact : "") +
-                   opt_len(src->match_key ? src->match_key : "") +
-                   opt_len(src->call_id ? src->call_id : "") + opt_len(src->path) +
-                   opt_len(src->user_agent) + opt_len(src->instance);
-    char *blk = malloc(total);
-    if (blk == NULL)
-        return -ENOMEM;
-    *dst = *src;
-    char *p = blk;
-    dst->contact = opt_put(&p, src->contact ? src->contact : "");
-    dst->match_key = opt_put(&p, src->match_key ? src->match_key : "");
-    dst->call_id = opt_put(&p, src->call_id ? src->call_id : "");
-    dst->path = opt_put(&p, src->path);
-    dst->user_agent = opt_put(&p, src->user_agent);
-    dst->instance = opt_put(&p, src->instance);
-    dst->received[STORE_ADDR_STRLEN - 1] = '\0';
-    return 0;
-}
-
-void store_binding_fini(struct store_binding *b)
-{
-    free(b->contact); /* the block starts at contact */
-    b->contact = NULL;
-}
-
-void store_bindings_free(struct store_binding *b, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        store_binding_fini(&b[i]);
-    free(b);
-}
-
-static int copy_array(struct store_binding **out, const struct store_binding *src, size_t n)
-{
-    *out = NULL;
-    if (n == 0)
-        return 0;
-    struct store_binding *a = calloc(n, sizeof(*a));
-    if (a == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (binding_copy(&a[i], &src[i]) < 0) {
-            store_bindings_free(a, i);
-            return -ENOMEM;
-        }
-    }
-    *out = a;
-    return 0;
-}
-
 int mem_init(struct mem_table *m, uint64_t max_aors)
 {
     memset(m, 0, sizeof(*m));
     m->max_aors = max_aors;
     for (size_t i = 0; i < MEM_SHARDS; i++) {
         pthread_mutex_init(&m->shard[i].mu, NULL);
+        slab_init(&m->shard[i].slab);
         m->shard[i].t = htab_new(64);
         if (m->shard[i].t == NULL) {
             mem_fini(m);
@@ -132,18 +62,12 @@ int mem_init(struct mem_table *m, uint64_t max_aors)
     return 0;
 }
 
-static void aor_free(struct mem_aor *a)
-{
-    store_bindings_free(a->b, a->n);
-    free(a->aor);
-    free(a);
-}
-
 static void free_node(struct htab_node *node, void *arg)
 {
     struct mem_shard *sh = arg;
+    struct mem_aor *a = SW_CONTAINER_OF(node, struct mem_aor, node);
     htab_remove(sh->t, node);
-    aor_free(SW_CONTAINER_OF(node, struct mem_aor, node));
+    slab_free(&sh->slab, a, a->size);
 }
 
 void mem_fini(struct mem_table *m)
@@ -155,42 +79,61 @@ void mem_fini(struct mem_table *m)
             htab_free(sh->t);
             sh->t = NULL;
         }
+        slab_fini(&sh->slab);
         pthread_mutex_destroy(&sh->mu);
     }
+}
+
+void mem_stats(struct mem_table *m, struct slab_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < MEM_SHARDS; i++) {
+        struct slab_stats st;
+        pthread_mutex_lock(&m->shard[i].mu);
+        slab_stats_get(&m->shard[i].slab, &st);
+        pthread_mutex_unlock(&m->shard[i].mu);
+        out->in_use += st.in_use;
+        out->mapped += st.mapped;
+        out->large += st.large;
+    }
+}
+
+/* Copies a's bindings not expired at now into a new array (binding_copy:
+ * each owns one block). Returns the count or -ENOMEM. */
+static int copy_out(const struct mem_aor *a, int64_t now, struct store_binding **out)
+{
+    *out = NULL;
+    if (a == NULL || a->n == 0)
+        return 0;
+    struct store_binding *r = calloc(a->n, sizeof(*r));
+    if (r == NULL)
+        return -ENOMEM;
+    const unsigned char *p = rec_first(a);
+    size_t k = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        struct store_binding v;
+        p = rec_view(p, &v);
+        if (v.expires_at <= now)
+            continue;
+        if (binding_copy(&r[k], &v) < 0) {
+            store_bindings_free(r, k);
+            return -ENOMEM;
+        }
+        k++;
+    }
+    if (k == 0)
+        free(r);
+    else
+        *out = r;
+    return (int)k;
 }
 
 int mem_lookup(struct mem_table *m, struct slice aor, int64_t now, struct store_binding **out)
 {
     uint64_t h = htab_hash(aor.p, aor.len);
     struct mem_shard *sh = shard_of(m, h);
-    int rc = 0;
-    *out = NULL;
     pthread_mutex_lock(&sh->mu);
-    struct mem_aor *a = aor_find(sh, h, aor);
-    if (a != NULL && a->n > 0) {
-        struct store_binding *r = calloc(a->n, sizeof(*r));
-        if (r == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < a->n; i++) {
-            if (a->b[i].expires_at <= now)
-                continue;
-            if (binding_copy(&r[k], &a->b[i]) < 0) {
-                store_bindings_free(r, k);
-                rc = -ENOMEM;
-                goto out;
-            }
-            k++;
-        }
-        if (k == 0)
-            free(r);
-        else
-            *out = r;
-        rc = (int)k;
-    }
-out:
+    int rc = copy_out(aor_find(sh, h, aor), now, out);
     pthread_mutex_unlock(&sh->mu);
     return rc;
 }
@@ -241,12 +184,10 @@ static int run_changes(struct wb *w, size_t *nw, const struct store_change *c, s
             int64_t created = w[i].b.created_at;
             w[i].b = *in;
             w[i].b.created_at = created;
-            w[i].old_idx = -1;
             w[i].touched = true;
         } else {
             w[*nw].b = *in;
             w[*nw].b.created_at = now;
-            w[*nw].old_idx = -1;
             w[*nw].touched = true;
             (*nw)++;
         }
@@ -273,49 +214,44 @@ static int enforce_max(struct wb *w, size_t *nw, const struct store_apply_opts *
     return 0;
 }
 
-static int aor_new(struct mem_table *m, struct mem_shard *sh, uint64_t h, struct slice aor,
-                   struct mem_aor **out)
+/*
+ * Puts na (NULL: none) in the place of a (NULL: none) in the shard and
+ * frees a. All allocation has succeeded: this cannot fail. A rebuilt
+ * record is a new chunk, so its node is inserted anew rather than
+ * relinked (the chain walk of htab_remove is a few nodes).
+ */
+static void swap_rec(struct mem_table *m, struct mem_shard *sh, uint64_t h, struct mem_aor *a,
+                     struct mem_aor *na)
 {
-    if (atomic_load(&m->naors) >= m->max_aors)
+    if (a != NULL) {
+        htab_remove(sh->t, &a->node);
+        atomic_fetch_sub(&m->nbindings, a->n);
+        if (na == NULL)
+            atomic_fetch_sub(&m->naors, 1);
+        slab_free(&sh->slab, a, a->size);
+    }
+    if (na != NULL) {
+        (void)htab_insert(sh->t, &na->node, h); /* -ENOMEM only means "not grown" */
+        atomic_fetch_add(&m->nbindings, na->n);
+        if (a == NULL)
+            atomic_fetch_add(&m->naors, 1);
+    }
+}
+
+/* A new record for aor from n bindings (stride apart), or an error; a
+ * new AOR must fit max_aors. n = 0 is no record and no error. */
+static int build(struct mem_table *m, struct mem_shard *sh, struct slice aor, bool is_new,
+                 const struct store_binding *b, size_t stride, size_t n, struct mem_aor **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    if (rec_check(aor, n) < 0)
+        return -EINVAL;
+    if (is_new && atomic_load(&m->naors) >= m->max_aors)
         return -ENOSPC;
-    struct mem_aor *a = calloc(1, sizeof(*a));
-    if (a == NULL || (a->aor = malloc(aor.len + 1)) == NULL) {
-        free(a);
-        return -ENOMEM;
-    }
-    memcpy(a->aor, aor.p, aor.len);
-    a->aor[aor.len] = '\0';
-    a->aor_len = aor.len;
-    (void)htab_insert(sh->t, &a->node, h); /* -ENOMEM only means "not grown" */
-    atomic_fetch_add(&m->naors, 1);
-    *out = a;
-    return 0;
-}
-
-static void aor_drop(struct mem_table *m, struct mem_shard *sh, struct mem_aor *a)
-{
-    htab_remove(sh->t, &a->node);
-    atomic_fetch_sub(&m->nbindings, a->n);
-    atomic_fetch_sub(&m->naors, 1);
-    aor_free(a);
-}
-
-/* Moves the working set into a (all allocation already succeeded). */
-static void commit(struct mem_table *m, struct mem_aor *a, struct store_binding *nb, size_t nn,
-                   const struct wb *w)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        bool kept = false;
-        for (size_t k = 0; k < nn && !kept; k++)
-            kept = w[k].old_idx == (long)i;
-        if (!kept)
-            store_binding_fini(&a->b[i]);
-    }
-    free(a->b);
-    atomic_fetch_add(&m->nbindings, nn);
-    atomic_fetch_sub(&m->nbindings, a->n);
-    a->b = nb;
-    a->n = a->cap = nn;
+    *out = rec_build(&sh->slab, aor, b, stride, n);
+    return *out != NULL ? 0 : -ENOMEM;
 }
 
 int mem_apply(struct mem_table *m, struct slice aor, const struct store_change *c, size_t n,
@@ -324,9 +260,9 @@ int mem_apply(struct mem_table *m, struct slice aor, const struct store_change *
 {
     uint64_t h = htab_hash(aor.p, aor.len);
     struct mem_shard *sh = shard_of(m, h);
+    struct mem_aor *na = NULL;
     struct wb *w = NULL;
-    struct store_binding *nb = NULL;
-    size_t nn = 0, made = 0;
+    size_t nn = 0;
     int rc;
 
     pthread_mutex_lock(&sh->mu);
@@ -337,62 +273,32 @@ int mem_apply(struct mem_table *m, struct slice aor, const struct store_change *
         rc = -ENOMEM;
         goto out;
     }
+    const unsigned char *p = a ? rec_first(a) : NULL;
     for (size_t i = 0; i < have; i++) {
-        if (a->b[i].expires_at <= o->now)
+        p = rec_view(p, &w[nn].b);
+        if (w[nn].b.expires_at <= o->now)
             continue; /* expired bindings no longer exist (§10.3 step 8) */
-        w[nn].b = a->b[i];
-        w[nn].old_idx = (long)i;
         nn++;
     }
     rc = run_changes(w, &nn, c, n, o->now);
     if (rc == 0)
         rc = enforce_max(w, &nn, o);
+    if (rc == 0)
+        rc = build(m, sh, aor, a == NULL, &w[0].b, sizeof(*w), nn, &na);
     if (rc < 0)
         goto out;
-    if (nn > 0) {
-        nb = calloc(nn, sizeof(*nb));
-        if (nb == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        for (made = 0; made < nn; made++) {
-            if (w[made].old_idx >= 0)
-                nb[made] = w[made].b;
-            else if (binding_copy(&nb[made], &w[made].b) < 0) {
-                rc = -ENOMEM;
-                goto out;
-            }
-        }
-    }
-    rc = copy_array(snap, nb, nn);
-    if (rc < 0)
+    /* The snapshot comes from the new record: what the table now holds. */
+    rc = copy_out(na, INT64_MIN, snap);
+    if (rc < 0) {
+        slab_free(&sh->slab, na, na->size);
         goto out;
-    *nsnap = nn;
-    if (a == NULL && nn > 0) {
-        rc = aor_new(m, sh, h, aor, &a);
-        if (rc < 0) {
-            store_bindings_free(*snap, nn);
-            *snap = NULL;
-            *nsnap = 0;
-            goto out;
-        }
     }
-    if (a != NULL) {
-        commit(m, a, nb, nn, w);
-        nb = NULL;
-        made = 0;
-        if (a->n == 0)
-            aor_drop(m, sh, a);
-    }
+    *nsnap = (size_t)rc;
+    rc = 0;
+    swap_rec(m, sh, h, a, na);
     if (hook != NULL)
         hook(ctx, aor);
 out:
-    if (nb != NULL) {
-        for (size_t i = 0; i < made; i++)
-            if (w[i].old_idx < 0)
-                store_binding_fini(&nb[i]);
-        free(nb);
-    }
     pthread_mutex_unlock(&sh->mu);
     free(w);
     return rc;
@@ -402,29 +308,15 @@ int mem_replace(struct mem_table *m, struct slice aor, struct store_binding *b, 
 {
     uint64_t h = htab_hash(aor.p, aor.len);
     struct mem_shard *sh = shard_of(m, h);
-    int rc = 0;
+    struct mem_aor *na;
     pthread_mutex_lock(&sh->mu);
     struct mem_aor *a = aor_find(sh, h, aor);
-    if (a == NULL && n > 0) {
-        rc = aor_new(m, sh, h, aor, &a);
-        if (rc < 0) {
-            store_bindings_free(b, n);
-            goto out;
-        }
-    }
-    if (a != NULL) {
-        store_bindings_free(a->b, a->n);
-        atomic_fetch_sub(&m->nbindings, a->n);
-        a->b = b;
-        a->n = a->cap = n;
-        atomic_fetch_add(&m->nbindings, n);
-        if (n == 0)
-            aor_drop(m, sh, a);
-    } else {
-        free(b);
-    }
-out:
+    int rc = build(m, sh, aor, a == NULL, b, sizeof(*b), n, &na);
+    if (rc == 0)
+        swap_rec(m, sh, h, a, na);
     pthread_mutex_unlock(&sh->mu);
+    /* The record holds copies: the moved bindings are done with. */
+    store_bindings_free(b, n);
     return rc;
 }
 
@@ -439,19 +331,15 @@ static void purge_node(struct htab_node *node, void *arg)
 {
     struct purge_ctx *p = arg;
     struct mem_aor *a = SW_CONTAINER_OF(node, struct mem_aor, node);
-    size_t k = 0;
-    for (size_t i = 0; i < a->n; i++) {
-        if (a->b[i].expires_at <= p->now) {
-            store_binding_fini(&a->b[i]);
-            p->removed++;
-        } else {
-            a->b[k++] = a->b[i];
-        }
+    /* In place, with no allocation: purge cannot fail. The record keeps
+     * its chunk until its next change rebuilds it. */
+    size_t gone = rec_purge(a, p->now);
+    p->removed += gone;
+    atomic_fetch_sub(&p->m->nbindings, gone);
+    if (a->n == 0) {
+        /* removing the node we were given is allowed */
+        swap_rec(p->m, p->sh, a->node.hash, a, NULL);
     }
-    atomic_fetch_sub(&p->m->nbindings, a->n - k);
-    a->n = k;
-    if (k == 0)
-        aor_drop(p->m, p->sh, a); /* removing the node we were given is allowed */
 }
 
 size_t mem_purge(struct mem_table *m, int64_t now, bool *wrapped)
@@ -476,10 +364,13 @@ static void visit_node(struct htab_node *node, void *arg)
 {
     struct visit_ctx *v = arg;
     const struct mem_aor *a = SW_CONTAINER_OF(node, struct mem_aor, node);
+    const unsigned char *p = rec_first(a);
     for (size_t i = 0; i < a->n; i++) {
-        if (a->b[i].expires_at <= v->now)
+        struct store_binding b;
+        p = rec_view(p, &b);
+        if (b.expires_at <= v->now)
             continue; /* expired, not purged yet: gone for every reader */
-        v->fn(v->arg, slice_make(a->aor, a->aor_len), &a->b[i]);
+        v->fn(v->arg, slice_make(a->aor, a->aor_len), &b);
         v->visited++;
     }
 }
