@@ -329,15 +329,33 @@ static void on_tp_error(struct tp_worker *w, const struct tp_flow *flow, int err
         txn_layer_transport_error(sw->l, flow, err);
 }
 
-/* docs/architecture.md "Cross-worker hand-off": every message of a call
- * carries the same Call-ID, so H(Call-ID) names one owner for all of its
- * transactions and dialogs without any shared table. */
+/* docs/architecture.md "Cross-worker hand-off". Only what has state on
+ * one worker is handed off:
+ * - a response goes to the worker of its client transaction, named in
+ *   our branch (txn_branch_worker); other responses by Call-ID;
+ * - INVITE, CANCEL and ACK by H(Call-ID): a CANCEL and the ACK for a
+ *   non-2xx must find the INVITE server transaction even when they come
+ *   from another source port or connection, and dialogs will live there;
+ * - any other request stays on the worker that received it: its
+ *   retransmissions come from the same source, so the kernel's
+ *   SO_REUSEPORT hash (or the TCP connection) brings them back to the
+ *   same worker, and the registrar's store is shared. A REGISTER storm
+ *   from one NAT address then costs no hand-off at all (bench/README.md). */
 static unsigned on_owner(const struct sipmsg *m, const struct tp_flow *flow, unsigned nworkers,
                          void *arg)
 {
     (void)flow;
     (void)arg;
-    if (nworkers <= 1 || m->call_id.len == 0)
+    if (nworkers <= 1)
+        return UINT32_MAX;
+    if (!m->is_request) {
+        int w = m->via_count != 0 ? txn_branch_worker(m->via1.branch) : -1;
+        if (w >= 0 && (unsigned)w < nworkers)
+            return (unsigned)w;
+    } else if (m->method != SIP_INVITE && m->method != SIP_CANCEL && m->method != SIP_ACK) {
+        return UINT32_MAX; /* the receiving worker */
+    }
+    if (m->call_id.len == 0)
         return UINT32_MAX;
     return (unsigned)(htab_hash(m->call_id.p, m->call_id.len) % nworkers);
 }
