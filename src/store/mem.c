@@ -94,6 +94,7 @@ void mem_stats(struct mem_table *m, struct slab_stats *out)
         pthread_mutex_unlock(&m->shard[i].mu);
         out->in_use += st.in_use;
         out->mapped += st.mapped;
+        out->carved += st.carved;
         out->large += st.large;
     }
 }

@@ -92,6 +92,7 @@ static int block_new(struct slab *s)
     s->cur = (char *)m + sizeof(*b);
     s->left = SLAB_BLOCK - sizeof(*b);
     s->mapped += SLAB_BLOCK;
+    s->carved += sizeof(*b);
     SLAB_POISON(s->cur, s->left);
     return 0;
 }
@@ -119,6 +120,7 @@ void *slab_alloc(struct slab *s, size_t size)
         p = s->cur;
         s->cur += csz;
         s->left -= csz;
+        s->carved += csz;
     }
     SLAB_UNPOISON(p, csz);
     s->in_use += csz;
@@ -147,5 +149,6 @@ void slab_stats_get(const struct slab *s, struct slab_stats *out)
 {
     out->in_use = s->in_use;
     out->mapped = s->mapped;
+    out->carved = s->carved;
     out->large = s->large;
 }

@@ -42,11 +42,15 @@ struct slab {
     size_t left;               /* uncarved bytes at cur */
     size_t in_use;             /* bytes handed out (class sizes; large: size) */
     size_t mapped;             /* bytes of blocks mapped */
+    size_t carved;             /* bytes of blocks ever handed out: about the RSS */
     size_t large;              /* bytes of the in_use served by malloc */
 };
 
 struct slab_stats {
-    size_t in_use, mapped, large;
+    size_t in_use; /* bytes allocated now (class sizes; large chunks: their size) */
+    size_t mapped; /* bytes of address space mapped for blocks */
+    size_t carved; /* bytes of blocks touched so far (the blocks' share of RSS) */
+    size_t large;  /* bytes of in_use served by malloc */
 };
 
 void slab_init(struct slab *s);
