@@ -4,6 +4,12 @@
  * by every worker, behind one interface with several back ends:
  *
  *   "memory"        a lock-striped hash table (64 shards, one mutex each);
+ *                   each AOR is ONE packed record (its bindings and their
+ *                   strings back to back) in a size-class allocator private
+ *                   to its shard, over mmap'd blocks that hold nothing else:
+ *                   ~200 B for an AOR with one typical contact, and the
+ *                   pages never mix with short-lived transaction memory
+ *                   (store_int.h, slab.h);
  *   "sqlite:PATH"   the same table plus write-through to SQLite (WAL) on a
  *                   store thread; the default. Every binding not expired is
  *                   loaded back at store_open().
@@ -33,7 +39,10 @@
  *   every function may be called from any thread, except store_close.
  * - struct store_binding: a plain value whose strings are owned by it
  *   (one block, see below); arrays of them returned by store_lookup are
- *   owned by the caller (store_bindings_free).
+ *   owned by the caller (store_bindings_free). It is the interface form
+ *   only: the table keeps bindings packed (received as its text and a
+ *   NUL, not the 64-byte array; absent strings cost nothing) and builds
+ *   these values when it hands bindings out.
  */
 #ifndef SW_STORE_STORE_H
 #define SW_STORE_STORE_H
