@@ -169,9 +169,9 @@ static void snap_job_run(struct ev_job *job)
 
 /* Stateless reply, only for malformed requests (no transaction can be
  * created for them). */
-void srv_reply_stateless(struct srv_worker *sw, const struct sipmsg *req, const struct tp_flow *flow,
-                         unsigned code, const char *reason, const struct slice *extra,
-                         size_t nextra)
+void srv_reply_stateless(struct srv_worker *sw, const struct sipmsg *req,
+                         const struct tp_flow *flow, unsigned code, const char *reason,
+                         const struct slice *extra, size_t nextra)
 {
     char ip[TP_ADDR_STRLEN];
     uint64_t r = sw->rng;

@@ -163,8 +163,8 @@ bool srv_edge_challenge(struct srv_worker *sw, const struct sipmsg *m, const str
     enum auth_kind kind = auth_kind_for(m);
     /* Any credentials at all (ours, stale, wrong, another realm's): the
      * stateful path verifies them, counts failures and answers. */
-    if (sipmsg_hdr_first(m, kind == AUTH_KIND_PROXY ? HDR_PROXY_AUTHORIZATION : HDR_AUTHORIZATION) !=
-            NULL ||
+    if (sipmsg_hdr_first(m, kind == AUTH_KIND_PROXY ? HDR_PROXY_AUTHORIZATION
+                                                    : HDR_AUTHORIZATION) != NULL ||
         is_trusted(srv, flow))
         return false;
     /* §8.2.7: a challenge is what a stateless UAS is for. A retransmission

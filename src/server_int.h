@@ -136,9 +136,9 @@ bool srv_ruri_is_local(const struct server *srv, const struct srv_snap *snap, co
 /* The decision for a request (not ACK); see server_route.c. */
 /* Answers req statelessly (no transaction; RFC 3261 §8.2.7) with code,
  * reason (NULL: the §21 phrase) and extra header lines (may be NULL). */
-void srv_reply_stateless(struct srv_worker *sw, const struct sipmsg *req, const struct tp_flow *flow,
-                         unsigned code, const char *reason, const struct slice *extra,
-                         size_t nextra);
+void srv_reply_stateless(struct srv_worker *sw, const struct sipmsg *req,
+                         const struct tp_flow *flow, unsigned code, const char *reason,
+                         const struct slice *extra, size_t nextra);
 void srv_decide(struct srv_worker *sw, struct action *a, const struct sipmsg *m,
                 const struct tp_flow *flow, bool is_sl);
 /* Routing of a request that is for us or needs a route (used for ACKs). */

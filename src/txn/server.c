@@ -37,8 +37,8 @@ static bool eq_cookie(const struct htab_node *n, const void *key)
     const struct srv_key *k = key;
     const struct txn *t = node_txn(n);
     const struct sip_via *b = &k->m->via1;
-    return method_eq(t, k) && slice_eq(t->k_branch, b->branch) && slice_caseeq(t->k_host, b->host) &&
-           t->k_port == txn_via_port(b);
+    return method_eq(t, k) && slice_eq(t->k_branch, b->branch) &&
+           slice_caseeq(t->k_host, b->host) && t->k_port == txn_via_port(b);
 }
 
 /* §17.2.3 last paragraph: a request from an RFC 2543 element (no magic
@@ -120,7 +120,8 @@ static int server_send_last(struct txn *t)
 {
     struct txn_layer *l = t->layer;
     if (t->is_compact)
-        return t->wait_len == 0 ? 0 : l->io.send(l->io_arg, &t->wait_flow, t->wait_buf, t->wait_len);
+        return t->wait_len == 0 ? 0
+                                : l->io.send(l->io_arg, &t->wait_flow, t->wait_buf, t->wait_len);
     return l->io.send_response(l->io_arg, t->req, &t->flow, t->resp->buf, t->resp->len);
 }
 

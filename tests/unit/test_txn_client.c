@@ -42,7 +42,7 @@ static struct {
     struct sipmsg *last; /* ref: last response delivered */
     /* the requests start() handed the layer, parsed here: a txn drops its
      * own copy once it only absorbs retransmissions (txn_request) */
-    struct txn *started[16]; /* borrowed, only compared */
+    struct txn *started[16];        /* borrowed, only compared */
     struct sipmsg *started_req[16]; /* ref */
     size_t nstarted;
     size_t nstray;
