@@ -340,19 +340,25 @@ static void on_tp_error(struct tp_worker *w, const struct tp_flow *flow, int err
  *   retransmissions come from the same source, so the kernel's
  *   SO_REUSEPORT hash (or the TCP connection) brings them back to the
  *   same worker, and the registrar's store is shared. A REGISTER storm
- *   from one NAT address then costs no hand-off at all (bench/README.md). */
+ *   from one NAT address then costs no hand-off at all (bench/README.md);
+ * - with proxy.stateless every request stays where it arrived: nothing is
+ *   kept for it (a local answer's ACK comes from the same source). */
 static unsigned on_owner(const struct sipmsg *m, const struct tp_flow *flow, unsigned nworkers,
                          void *arg)
 {
     (void)flow;
-    (void)arg;
+    const struct server *srv = arg;
     if (nworkers <= 1)
         return UINT32_MAX;
+    bool is_all_stateless = atomic_load_explicit(&srv->is_all_stateless, memory_order_relaxed);
     if (!m->is_request) {
         int w = m->via_count != 0 ? txn_branch_worker(m->via1.branch) : -1;
         if (w >= 0 && (unsigned)w < nworkers)
             return (unsigned)w;
-    } else if (m->method != SIP_INVITE && m->method != SIP_CANCEL && m->method != SIP_ACK) {
+        if (is_all_stateless)
+            return UINT32_MAX;
+    } else if (is_all_stateless ||
+               (m->method != SIP_INVITE && m->method != SIP_CANCEL && m->method != SIP_ACK)) {
         return UINT32_MAX; /* the receiving worker */
     }
     if (m->call_id.len == 0)
@@ -479,6 +485,7 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
     srv->txn_cfg.limits.max_via = conf->limits.max_via;
     srv->timer_c_ms = (uint32_t)conf->proxy.timer_c_ms;
     srv->max_branches = conf->proxy.max_branches;
+    atomic_init(&srv->is_all_stateless, conf->proxy.stateless);
     srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
     srv->disp = disp_new(&conf->dispatchers, err, errlen);
     struct srv_snap *snap =
@@ -585,6 +592,7 @@ int server_reload(struct server *s, const struct conf *next)
     }
     if (srv_edge_reload(s, next, err, sizeof(err)) != 0)
         LOG_ERROR(MOD, "reload: users file not re-read: %s", err);
+    atomic_store_explicit(&s->is_all_stateless, next->proxy.stateless, memory_order_relaxed);
     for (unsigned i = 0; i < s->nworkers; i++) {
         struct snap_job *j = calloc(1, sizeof(*j));
         if (j == NULL)

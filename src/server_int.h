@@ -98,6 +98,10 @@ struct server {
     struct txn_config txn_cfg; /* worker_id set per worker */
     uint32_t timer_c_ms;
     unsigned max_branches;
+    /* proxy.stateless: no request is forwarded statefully, so only our own
+     * client transactions' responses need their worker (on_owner). Written
+     * by start-up and reload (main thread), read by every receiving worker. */
+    _Atomic bool is_all_stateless;
     /* server_edge.c: registrar, location store, authentication, bans.
      * Shared by all workers; each documents its own locking. */
     struct store *store;     /* owned */
