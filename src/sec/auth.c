@@ -13,7 +13,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include "core/htab.h"
 #include "sec/auth_int.h"
@@ -71,6 +72,10 @@ struct nc_shard {
 /* Owner: main (auth_new/auth_free); shared read-mostly by all workers. */
 struct auth {
     uint8_t secret[32];               /* nonce MAC key; wiped at free */
+    /* HMAC-SHA256 keyed with secret once; each MAC starts from a copy, so
+     * no algorithm fetch or key schedule per nonce. Read-only after
+     * auth_new, so workers copy it concurrently. */
+    EVP_MAC_CTX *mac_tmpl; /* owned */
     uint8_t dummy_ha1[AUTH_HASH_MAX]; /* HA1 used for unknown users */
     uint8_t rnd_key[16];              /* SipHash key making rnd values */
     _Atomic uint64_t counter;         /* nonces issued */
@@ -116,15 +121,18 @@ static void mac(const struct auth *a, char tag, const uint8_t *data, size_t len,
                 uint8_t out[32])
 {
     uint8_t buf[1 + 16 + AUTH_REALM_MAX];
-    unsigned int n = 0;
     size_t rl = SW_MIN(realm.len, (size_t)AUTH_REALM_MAX);
     buf[0] = (uint8_t)tag;
     if (len)
         memcpy(buf + 1, data, len);
     if (rl)
         memcpy(buf + 1 + len, realm.p, rl);
-    if (!HMAC(EVP_sha256(), a->secret, sizeof(a->secret), buf, 1 + len + rl, out, &n))
-        memset(out, 0xff, 32);
+    size_t n = 0;
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(a->mac_tmpl);
+    if (c == NULL || !EVP_MAC_update(c, buf, 1 + len + rl) || !EVP_MAC_final(c, out, &n, 32) ||
+        n != 32)
+        memset(out, 0xff, 32); /* never matches a nonce we issued */
+    EVP_MAC_CTX_free(c);
 }
 
 static void nonce_make(struct auth *a, struct slice realm, uint64_t now_ms, char out[NONCE_HEX + 1])
@@ -489,6 +497,13 @@ struct auth *auth_new(const struct auth_conf *c, char *err, size_t errlen)
         fill_random(a->dummy_ha1, sizeof(a->dummy_ha1)) < 0 ||
         fill_random(a->rnd_key, sizeof(a->rnd_key)) < 0)
         goto nomem;
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    a->mac_tmpl = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
+    EVP_MAC_free(hmac); /* the ctx keeps its own reference */
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA2-256", 0),
+                           OSSL_PARAM_construct_end()};
+    if (a->mac_tmpl == NULL || !EVP_MAC_init(a->mac_tmpl, a->secret, sizeof(a->secret), params))
+        goto nomem;
     for (size_t i = 0; i < c->algorithms.count; i++) {
         int alg = auth_algo_parse(slice_cstr(c->algorithms.items[i]));
         if (alg >= 0 && !a->is_enabled[alg]) {
@@ -544,6 +559,7 @@ void auth_free(struct auth *a)
     free(a->realms);
     auth_users_free(atomic_load(&a->users));
     pthread_mutex_destroy(&a->reload_lock);
+    EVP_MAC_CTX_free(a->mac_tmpl);
     OPENSSL_cleanse(a, sizeof(*a));
     free(a);
 }

@@ -35,6 +35,9 @@ struct auth_creds {
  */
 int auth_creds_parse(struct auth_creds *c, struct slice value, const char **reason);
 
+/* The OpenSSL digest of algo, fetched once (digest.c). */
+typedef struct evp_md_st EVP_MD;
+const EVP_MD *auth_md(enum auth_algo algo);
 /* Digest length in bytes of algo (16 or 32). */
 size_t auth_hash_len(enum auth_algo algo);
 /* Parses "SHA-256" / "MD5" (case-insensitive); -1 for anything else. */
