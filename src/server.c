@@ -223,6 +223,8 @@ static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_f
 {
     struct srv_worker *sw = arg;
     metric_inc(m_req);
+    if (m->method == SIP_INVITE) /* where its CANCEL and ACK are sent (on_owner) */
+        txn_index_put(sw->srv->txidx, m, tp_worker_id(sw->w), sw->srv->txidx_ttl_s);
     if (m->method == SIP_CANCEL) {
         /* §16.10: CANCEL is hop-by-hop; it matches an INVITE we proxy. */
         if (!srv_dns_cancel(sw, st, m))
@@ -330,19 +332,20 @@ static void on_tp_error(struct tp_worker *w, const struct tp_flow *flow, int err
 }
 
 /* docs/architecture.md "Cross-worker hand-off". Only what has state on
- * one worker is handed off:
+ * another worker is handed off:
  * - a response goes to the worker of its client transaction, named in
- *   our branch (txn_branch_worker); other responses by Call-ID;
- * - INVITE, CANCEL and ACK by H(Call-ID): a CANCEL and the ACK for a
- *   non-2xx must find the INVITE server transaction even when they come
- *   from another source port or connection, and dialogs will live there;
- * - any other request stays on the worker that received it: its
- *   retransmissions come from the same source, so the kernel's
- *   SO_REUSEPORT hash (or the TCP connection) brings them back to the
- *   same worker, and the registrar's store is shared. A REGISTER storm
- *   from one NAT address then costs no hand-off at all (bench/README.md);
- * - with proxy.stateless every request stays where it arrived: nothing is
- *   kept for it (a local answer's ACK comes from the same source). */
+ *   our branch (txn_branch_worker); other responses stay;
+ * - a CANCEL, an ACK or an INVITE whose branch and sent-by are those of
+ *   an INVITE server transaction on another worker (the process-wide
+ *   txn_index, filled in on_request) goes there: a CANCEL or the ACK for
+ *   a non-2xx from another source port or connection must still find it;
+ *   RFC 2543 requests without the magic cookie go by H(Call-ID);
+ * - anything else stays on the worker that received it: retransmissions
+ *   come from the same source, so the kernel's SO_REUSEPORT hash (or the
+ *   TCP connection) brings them back, and the location store is shared.
+ *   Handing off by Call-ID instead cost a mailbox post, an eventfd write
+ *   and a second wake-up for half of all messages with 2 workers
+ *   (bench/README.md). */
 static unsigned on_owner(const struct sipmsg *m, const struct tp_flow *flow, unsigned nworkers,
                          void *arg)
 {
@@ -350,19 +353,18 @@ static unsigned on_owner(const struct sipmsg *m, const struct tp_flow *flow, uns
     const struct server *srv = arg;
     if (nworkers <= 1)
         return UINT32_MAX;
-    bool is_all_stateless = atomic_load_explicit(&srv->is_all_stateless, memory_order_relaxed);
     if (!m->is_request) {
         int w = m->via_count != 0 ? txn_branch_worker(m->via1.branch) : -1;
-        if (w >= 0 && (unsigned)w < nworkers)
-            return (unsigned)w;
-        if (is_all_stateless)
-            return UINT32_MAX;
-    } else if (is_all_stateless ||
-               (m->method != SIP_INVITE && m->method != SIP_CANCEL && m->method != SIP_ACK)) {
-        return UINT32_MAX; /* the receiving worker */
+        return w >= 0 && (unsigned)w < nworkers ? (unsigned)w : UINT32_MAX;
     }
-    if (m->call_id.len == 0)
-        return UINT32_MAX;
+    if (atomic_load_explicit(&srv->is_all_stateless, memory_order_relaxed) ||
+        (m->method != SIP_INVITE && m->method != SIP_CANCEL && m->method != SIP_ACK))
+        return UINT32_MAX; /* the receiving worker */
+    int w = txn_index_get(srv->txidx, m);
+    if (w >= 0)
+        return (unsigned)w < nworkers ? (unsigned)w : UINT32_MAX;
+    if (w == -1 || m->call_id.len == 0)
+        return UINT32_MAX; /* no INVITE known elsewhere: a new one, or a 2xx ACK */
     return (unsigned)(htab_hash(m->call_id.p, m->call_id.len) % nworkers);
 }
 
@@ -484,8 +486,15 @@ struct server *server_new(const struct conf *conf, char *err, size_t errlen)
     srv->txn_cfg.limits.max_headers = conf->limits.max_headers;
     srv->txn_cfg.limits.max_via = conf->limits.max_via;
     srv->timer_c_ms = (uint32_t)conf->proxy.timer_c_ms;
+    /* an INVITE server txn lives at most Timer C (per fork round) plus
+     * 64*T1 after its final response; entries are only a routing hint */
+    srv->txidx_ttl_s = (srv->timer_c_ms + 64u * srv->txn_cfg.t1_ms) / 1000u + 5u;
     srv->max_branches = conf->proxy.max_branches;
     atomic_init(&srv->is_all_stateless, conf->proxy.stateless);
+    /* about a quarter of all transactions are INVITE server ones */
+    if (srv->nworkers > 1 &&
+        (srv->txidx = txn_index_new((size_t)srv->txn_cfg.max_txns * srv->nworkers / 4)) == NULL)
+        is_oom = true;
     srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
     srv->disp = disp_new(&conf->dispatchers, err, errlen);
     struct srv_snap *snap =
@@ -575,6 +584,7 @@ void server_free(struct server *s)
         snap_unref(s->workers[i].snap);
     free(s->workers);
     free(s->listen);
+    txn_index_free(s->txidx);
     for (size_t i = 0; s->dns.servers.items != NULL && i < s->dns.servers.count; i++)
         free(s->dns.servers.items[i]);
     free(s->dns.servers.items);

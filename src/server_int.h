@@ -102,6 +102,10 @@ struct server {
      * client transactions' responses need their worker (on_owner). Written
      * by start-up and reload (main thread), read by every receiving worker. */
     _Atomic bool is_all_stateless;
+    /* INVITE server txns by branch + sent-by -> worker, for CANCEL and ACK
+     * arriving on another worker (on_owner); NULL with one worker. */
+    struct txn_index *txidx; /* owned */
+    uint32_t txidx_ttl_s;
     /* server_edge.c: registrar, location store, authentication, bans.
      * Shared by all workers; each documents its own locking. */
     struct store *store;     /* owned */

@@ -196,6 +196,25 @@ int txn_branch_new(struct txn_layer *l, char *out, size_t cap) warn_unused_resul
 /* The worker id written in a branch made by txn_branch_new, or -1. */
 int txn_branch_worker(struct slice branch);
 
+/* ---- index of INVITE server transactions across workers ---- */
+
+/* Which worker holds the INVITE server transaction a CANCEL, an ACK for a
+ * non-2xx or a retransmitted INVITE arriving on another worker belongs to
+ * (they share the INVITE's branch and sent-by, §9.2, §17.1.1.3, §17.2.3).
+ * Shared by all workers without a lock; bounded and lossy: an entry may
+ * be overwritten by a newer one, so a miss means "not known", never
+ * "does not exist". Owner: its creator (the server). */
+struct txn_index;
+/* Room for about `entries` live INVITEs. NULL on ENOMEM. */
+struct txn_index *txn_index_new(size_t entries);
+void txn_index_free(struct txn_index *x);
+/* Records that worker holds the server txn of invite for ttl_s seconds. */
+void txn_index_put(struct txn_index *x, const struct sipmsg *invite, unsigned worker,
+                   uint32_t ttl_s);
+/* The worker recorded for m's branch and sent-by, -1 when none is known,
+ * -2 when m has no magic-cookie branch (RFC 2543: not indexed). */
+int txn_index_get(const struct txn_index *x, const struct sipmsg *m);
+
 /* ---- transactions (common) ---- */
 
 struct txn *txn_ref(struct txn *t);

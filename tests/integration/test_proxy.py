@@ -2,7 +2,11 @@
 or more callees (UAS) behind sipwarden, all on loopback."""
 import os
 
-from conftest import SCENARIOS, Server, Sipp, free_port, options_request, run_sipp, udp_request
+import socket
+import time
+
+from conftest import (MULT, SCENARIOS, Response, Server, Sipp, free_port, options_request,
+                      rand_token, run_sipp, udp_request)
 
 
 def proxy_yaml(*targets, extra=""):
@@ -60,6 +64,59 @@ def test_cancel_before_answer_gives_487(workdir):
     r, codes, _ = run_call(workdir, [callee], [f"sip:127.0.0.1:{port}"], "proxy_uac_cancel.xml")
     assert r.returncode == 0, detail(r, [callee])
     assert codes == [0], detail(r, [callee])
+
+
+def test_cancel_from_another_source_port_finds_the_invite_on_two_workers(workdir):
+    """With two workers an INVITE is handled where it arrives; a CANCEL sent
+    from another source port may arrive on the other worker's socket and
+    must still find the INVITE (txn_index): 200 for the CANCEL, 487 for
+    the INVITE, on every call."""
+    calls = 8
+    port = free_port()
+    callee = Sipp(workdir, "proxy_uas_cancel.xml", port, ["-m", str(calls)])
+    s = Server(workdir, workers=2, extra_yaml=proxy_yaml(f"sip:127.0.0.1:{port}")).start()
+    callee.start()
+    try:
+        for _ in range(calls):
+            a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            a.bind(("127.0.0.1", 0))
+            b.bind(("127.0.0.1", 0))
+            a.settimeout(5 * MULT)
+            ap = a.getsockname()[1]
+            # no rport: responses go to the sent-by port, a's, whoever sent
+            via = f"Via: SIP/2.0/UDP 127.0.0.1:{ap};branch=z9hG4bK{rand_token()}"
+            common = (f"From: <sip:alice@example.com>;tag={rand_token()}\r\n"
+                      f"To: <sip:bob@example.com>\r\n"
+                      f"Call-ID: {rand_token(16)}@127.0.0.1\r\n")
+            invite = (f"INVITE sip:bob@example.com SIP/2.0\r\n{via}\r\nMax-Forwards: 70\r\n"
+                      f"{common}CSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:{ap}>\r\n"
+                      f"Content-Length: 0\r\n\r\n")
+            a.sendto(invite.encode(), ("127.0.0.1", s.port))
+            codes = []
+            while 180 not in codes:
+                codes.append(Response(a.recvfrom(65535)[0]).code)
+            cancel = (f"CANCEL sip:bob@example.com SIP/2.0\r\n{via}\r\nMax-Forwards: 70\r\n"
+                      f"{common}CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n")
+            b.sendto(cancel.encode(), ("127.0.0.1", s.port))
+            finals = {}
+            end = time.monotonic() + 5 * MULT
+            while len(finals) < 2 and time.monotonic() < end:
+                r = Response(a.recvfrom(65535)[0])
+                if r.code >= 200:
+                    finals[r.header("cseq").split()[1]] = r
+            assert finals["CANCEL"].code == 200 and finals["INVITE"].code == 487, finals
+            r = finals["INVITE"]
+            ack = (f"ACK sip:bob@example.com SIP/2.0\r\n{via}\r\nMax-Forwards: 70\r\n"
+                   f"From: {r.header('from')}\r\nTo: {r.header('to')}\r\n"
+                   f"Call-ID: {r.header('call-id')}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n")
+            a.sendto(ack.encode(), ("127.0.0.1", s.port))
+            a.close()
+            b.close()
+        assert callee.wait(30) == 0, callee.log_text()
+    finally:
+        callee.stop()
+        assert s.stop() == 0
 
 
 def test_busy_is_relayed(workdir):

@@ -648,6 +648,59 @@ static void test_layer_free_ends_live_txns_without_callbacks(void **state)
     h.l = layer_new(&cfg, false);
 }
 
+/* ---- the cross-worker index of INVITE server txns ---- */
+
+static void test_index_finds_the_invite_worker_for_cancel_and_ack(void **state)
+{
+    (void)state;
+    struct txn_index *x = txn_index_new(16);
+    assert_non_null(x);
+    struct sipmsg *inv = mk_req("INVITE", VIA1, "", "1 INVITE");
+    struct sipmsg *cancel = mk_req("CANCEL", VIA1, "", "1 CANCEL");
+    struct sipmsg *ack = mk_req("ACK", VIA1, ";tag=b1", "1 ACK");
+    struct sipmsg *other = mk_req("INVITE", VIA2, "", "1 INVITE");
+    struct sipmsg *moved =
+        mk_req("CANCEL", "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKaaa1", "", "1 CANCEL");
+    struct sipmsg *old = mk_req("CANCEL", VIA_OLD, "", "1 CANCEL");
+
+    assert_int_equal(txn_index_get(x, cancel), -1); /* nothing known yet */
+    txn_index_put(x, inv, 3, 60);
+    /* §9.2 / §17.1.1.3: the CANCEL and the non-2xx ACK repeat the
+     * INVITE's branch and sent-by */
+    assert_int_equal(txn_index_get(x, cancel), 3);
+    assert_int_equal(txn_index_get(x, ack), 3);
+    assert_int_equal(txn_index_get(x, inv), 3);
+    /* another branch, or the same branch from another sent-by (§17.2.3) */
+    assert_int_equal(txn_index_get(x, other), -1);
+    assert_int_equal(txn_index_get(x, moved), -1);
+    /* RFC 2543 requests are not indexed */
+    assert_int_equal(txn_index_get(x, old), -2);
+    /* a newer entry for the same key wins */
+    txn_index_put(x, inv, 1, 60);
+    assert_int_equal(txn_index_get(x, cancel), 1);
+    /* an expired entry is no answer (ttl 0 ends at once) */
+    txn_index_put(x, other, 2, 0);
+    assert_int_equal(txn_index_get(x, other), -1);
+    /* bounded: 100,000 INVITEs in a 16-entry index only overwrite */
+    char via[128];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(via, sizeof(via), "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKf%d", i);
+        struct sipmsg *m = mk_req("INVITE", via, "", "1 INVITE");
+        txn_index_put(x, m, (unsigned)(i % 4), 60);
+        assert_int_equal(txn_index_get(x, m), i % 4);
+        sipmsg_unref(m);
+    }
+    txn_index_free(x);
+    txn_index_free(NULL);
+    assert_int_equal(txn_index_get(NULL, inv), -1);
+    sipmsg_unref(inv);
+    sipmsg_unref(cancel);
+    sipmsg_unref(ack);
+    sipmsg_unref(other);
+    sipmsg_unref(moved);
+    sipmsg_unref(old);
+}
+
 int main(void)
 {
     log_configure(LOG_LVL_ERROR, LOG_FMT_TEXT, 2);
@@ -672,6 +725,7 @@ int main(void)
         T(test_send_failure_ends_server_txn),
         T(test_transport_error_ends_server_txn),
         T(test_layer_free_ends_live_txns_without_callbacks),
+        T(test_index_finds_the_invite_worker_for_cancel_and_ack),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
