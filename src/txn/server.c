@@ -234,8 +234,6 @@ static int server_send(struct txn *t, struct sipmsg *r)
         txn_terminate(t);
         return rc;
     }
-    if (is_final)
-        t->final_status = code;
     /* Only retransmissions are absorbed from here on: keep what a resend
      * needs, drop the parsed messages (txn_compact). A 2xx to an INVITE is
      * never resent by the txn (RFC 6026 §8.7). */

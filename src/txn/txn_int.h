@@ -58,8 +58,7 @@ struct txn {
     /* After txn_compact: the bytes to resend (server: the final response
      * in Completed; client: the ACK for a non-2xx) and where to. */
     bool is_compact;
-    unsigned final_status; /* server: status of the final sent, 0 before */
-    char *wait_buf;        /* owned; NULL if nothing to resend */
+    char *wait_buf; /* owned; NULL if nothing to resend */
     size_t wait_len;
     struct tp_flow wait_flow; /* server: the response destination */
 
