@@ -16,224 +16,6 @@
 #include <libfyaml.h>
 
 #define CFG_MAX_FILE (16u << 20) /* a config larger than this is a mistake */
-#define CFG_MAX_PATH 256
-#define CFG_MAX_SHOWN 64 /* characters of a user value quoted in an error */
-#define CFG_MAX_DEPTH 64
-
-struct cfg_ctx {
-    const char *file; /* borrowed: name shown in errors */
-    char *err;        /* borrowed: caller's buffer */
-    size_t errlen;
-    bool has_error;
-    bool in_default;     /* parsing a built-in default, not the user's file */
-    struct fy_node *cur; /* value node of the option being parsed */
-    struct fy_node *key; /* its key node: location when 'cur' has none */
-    char path[CFG_MAX_PATH];
-    size_t path_len;
-};
-
-static struct fy_node *fyn(const struct cfg_node *n)
-{
-    return (struct fy_node *)(uintptr_t)n;
-}
-
-static struct cfg_node *cfgn(struct fy_node *n)
-{
-    return (struct cfg_node *)n;
-}
-
-/* --- error reporting ------------------------------------------------------ */
-
-/* 1-based position of a node; collections report their first scalar. */
-static bool node_mark(struct fy_node *n, int *line, int *col, int depth)
-{
-    if (n == NULL || depth > CFG_MAX_DEPTH)
-        return false;
-    switch (fy_node_get_type(n)) {
-    case FYNT_SCALAR: {
-        struct fy_token *t = fy_node_get_scalar_token(n);
-        const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-        if (m == NULL)
-            return false;
-        *line = m->line + 1;
-        *col = m->column + 1;
-        /* the token starts after the opening quote or '*'; point at that */
-        switch (fy_node_get_style(n)) {
-        case FYNS_SINGLE_QUOTED:
-        case FYNS_DOUBLE_QUOTED:
-        case FYNS_ALIAS:
-            *col = SW_MAX(*col - 1, 1);
-            break;
-        default:
-            break;
-        }
-        return true;
-    }
-    case FYNT_SEQUENCE:
-        return node_mark(fy_node_sequence_get_by_index(n, 0), line, col, depth + 1);
-    case FYNT_MAPPING: {
-        struct fy_node_pair *p = fy_node_mapping_get_by_index(n, 0);
-        return p && node_mark(fy_node_pair_key(p), line, col, depth + 1);
-    }
-    }
-    return false;
-}
-
-static void buf_append(char *buf, size_t cap, size_t *len, const char *fmt, ...) SW_PRINTF(4, 5);
-
-static void buf_append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (*len >= cap)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    *len = SW_MIN(*len + (size_t)n, cap - 1);
-}
-
-/*
- * Stores the one-line error, escaping control bytes: values quoted from the
- * file may hold CR/LF, and the message must stay one line on a terminal.
- */
-static void set_error_line(struct cfg_ctx *ctx, const char *line)
-{
-    size_t len = 0;
-
-    if (ctx->errlen == 0)
-        return;
-    ctx->err[0] = '\0';
-    for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
-        if (*p == '\r')
-            buf_append(ctx->err, ctx->errlen, &len, "\\r");
-        else if (*p == '\n')
-            buf_append(ctx->err, ctx->errlen, &len, "\\n");
-        else if (*p < 0x20 || *p == 0x7f)
-            buf_append(ctx->err, ctx->errlen, &len, "\\x%02x", *p);
-        else
-            buf_append(ctx->err, ctx->errlen, &len, "%c", *p);
-    }
-}
-
-static bool is_inside(struct fy_node *n, struct fy_node *top)
-{
-    for (int depth = 0; n != NULL && depth <= CFG_MAX_DEPTH; depth++, n = fy_node_get_parent(n))
-        if (n == top)
-            return true;
-    return false;
-}
-
-/* Appends "[i]" / ".key" steps from 'top' down to 'n' (n inside top). */
-static void path_suffix(char *buf, size_t cap, size_t *len, struct fy_node *n, struct fy_node *top,
-                        int depth)
-{
-    struct fy_node *p;
-
-    if (n == top || depth > CFG_MAX_DEPTH || (p = fy_node_get_parent(n)) == NULL)
-        return;
-    path_suffix(buf, cap, len, p, top, depth + 1);
-    if (fy_node_is_sequence(p)) {
-        void *it = NULL;
-        struct fy_node *item;
-        for (size_t i = 0; (item = fy_node_sequence_iterate(p, &it)) != NULL; i++)
-            if (item == n)
-                buf_append(buf, cap, len, "[%zu]", i);
-    } else if (fy_node_is_mapping(p)) {
-        void *it = NULL;
-        struct fy_node_pair *pair;
-        while ((pair = fy_node_mapping_iterate(p, &it)) != NULL) {
-            if (fy_node_pair_value(pair) == n) {
-                size_t klen = 0;
-                const char *k = fy_node_get_scalar(fy_node_pair_key(pair), &klen);
-                if (k)
-                    buf_append(buf, cap, len, ".%.*s", (int)SW_MIN(klen, CFG_MAX_SHOWN), k);
-            }
-        }
-    }
-}
-
-static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va_list ap)
-    SW_PRINTF(3, 0);
-
-static int verror_at(struct cfg_ctx *ctx, struct fy_node *n, const char *fmt, va_list ap)
-{
-    char path[CFG_MAX_PATH + 64], line_buf[1024];
-    size_t plen = 0, len = 0;
-    int line = 1, col = 1;
-
-    if (ctx->has_error)
-        return -EINVAL;
-    ctx->has_error = true;
-    if (!node_mark(n, &line, &col, 0))
-        (void)node_mark(ctx->key, &line, &col, 0);
-    buf_append(path, sizeof(path), &plen, "%s", ctx->path);
-    if (n != NULL && ctx->cur != NULL && is_inside(n, ctx->cur))
-        path_suffix(path, sizeof(path), &plen, n, ctx->cur, 0);
-    buf_append(line_buf, sizeof(line_buf), &len,
-               "%s:%d:%d: %s: ", ctx->in_default ? "(built-in default)" : ctx->file, line, col,
-               plen ? path : "(top level)");
-    if (len < sizeof(line_buf))
-        (void)vsnprintf(line_buf + len, sizeof(line_buf) - len, fmt, ap);
-    set_error_line(ctx, line_buf);
-    return -EINVAL;
-}
-
-int cfg_error(struct cfg_ctx *ctx, const struct cfg_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = verror_at(ctx, fyn(n), fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-static int plain_error(struct cfg_ctx *ctx, int rc, const char *fmt, ...) SW_PRINTF(3, 4);
-
-/* An error without a node: "file: what" (I/O, out of memory). */
-static int plain_error(struct cfg_ctx *ctx, int rc, const char *fmt, ...)
-{
-    char line[1024];
-    size_t len = 0;
-    va_list ap;
-
-    if (ctx->has_error)
-        return rc;
-    ctx->has_error = true;
-    buf_append(line, sizeof(line), &len, "%s: ", ctx->file);
-    if (len < sizeof(line)) {
-        va_start(ap, fmt);
-        (void)vsnprintf(line + len, sizeof(line) - len, fmt, ap);
-        va_end(ap);
-    }
-    set_error_line(ctx, line);
-    return rc;
-}
-
-static int oom(struct cfg_ctx *ctx)
-{
-    return plain_error(ctx, -ENOMEM, "out of memory");
-}
-
-static void path_push(struct cfg_ctx *ctx, const char *key, size_t klen, size_t *saved)
-{
-    *saved = ctx->path_len;
-    if (ctx->path_len > 0)
-        buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, ".");
-    buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, "%.*s",
-               (int)SW_MIN(klen, CFG_MAX_SHOWN), key);
-}
-
-static void path_pop(struct cfg_ctx *ctx, size_t saved)
-{
-    ctx->path_len = saved;
-    ctx->path[saved] = '\0';
-}
 
 /* --- node accessors for custom parsers ------------------------------------ */
 
@@ -392,7 +174,7 @@ static int parse_enum(struct cfg_ctx *ctx, const struct cfg_opt *o, int *dst, st
             *dst = i;
             return 0;
         }
-        buf_append(names, sizeof(names), &nlen, "%s%s", i ? ", " : "", o->names[i]);
+        cfg_buf_append(names, sizeof(names), &nlen, "%s%s", i ? ", " : "", o->names[i]);
     }
     return cfg_error(ctx, cfgn(n), "'%.*s' is not one of: %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s,
                      nlen ? names : "(none)");
@@ -410,7 +192,7 @@ static int dup_string(struct cfg_ctx *ctx, const struct cfg_opt *o, char **dst, 
         return cfg_error(ctx, cfgn(n), "'%.*s' %s", (int)SW_MIN(len, CFG_MAX_SHOWN), s, why);
     copy = strndup(s, len);
     if (copy == NULL)
-        return oom(ctx);
+        return cfg_oom(ctx);
     *dst = copy;
     return 0;
 }
@@ -493,7 +275,7 @@ static int parse_strlist(struct cfg_ctx *ctx, const struct cfg_opt *o, struct cf
         return 0;
     dst->items = calloc(count, sizeof(*dst->items));
     if (dst->items == NULL)
-        return oom(ctx);
+        return cfg_oom(ctx);
     for (size_t i = 0; i < count; i++) {
         struct fy_node *item = fy_node_sequence_get_by_index(n, (int)i);
         size_t len;
@@ -542,47 +324,6 @@ static int load_opt(struct cfg_ctx *ctx, const struct cfg_opt *o, char *dst, str
     return parse_scalar(ctx, o, dst, n, s ? s : "", s ? len : 0, is_null_scalar(n));
 }
 
-/* Levenshtein distance of two short strings, for "did you mean". */
-static size_t edit_distance(const char *a, size_t alen, const char *b)
-{
-    size_t row[CFG_MAX_SHOWN + 1];
-    size_t blen = strlen(b);
-
-    if (alen > CFG_MAX_SHOWN || blen > CFG_MAX_SHOWN)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= blen; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= alen; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= blen; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            row[j] = SW_MIN(SW_MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
-            diag = up;
-        }
-    }
-    return row[blen];
-}
-
-static int unknown_key(struct cfg_ctx *ctx, const struct cfg_opt *table, struct fy_node *k,
-                       const char *key, size_t klen)
-{
-    const char *best = NULL;
-    size_t best_d = 3; /* suggest only close matches */
-
-    for (const struct cfg_opt *o = table; o->key != NULL; o++) {
-        size_t d = edit_distance(key, klen, o->key);
-        if (d < best_d && d < klen) {
-            best_d = d;
-            best = o->key;
-        }
-    }
-    if (best)
-        return cfg_error(ctx, cfgn(k), "unknown option (did you mean '%s'?)", best);
-    return cfg_error(ctx, cfgn(k), "unknown option");
-}
-
 static int load_table(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base,
                       struct fy_node *map)
 {
@@ -605,14 +346,14 @@ static int load_table(struct cfg_ctx *ctx, const struct cfg_opt *table, char *ba
         for (o = table; o->key != NULL; o++)
             if (strlen(o->key) == klen && memcmp(o->key, key, klen) == 0)
                 break;
-        path_push(ctx, key, klen, &saved);
+        cfg_path_push(ctx, key, klen, &saved);
         if (o->key == NULL)
-            return unknown_key(ctx, table, k, key, klen);
+            return cfg_unknown_key(ctx, table, k, key, klen);
         ctx->cur = v;
         ctx->key = k;
         if ((rc = load_opt(ctx, o, base + o->off, v)) < 0)
             return rc;
-        path_pop(ctx, saved);
+        cfg_path_pop(ctx, saved);
     }
     return 0;
 }
@@ -664,7 +405,7 @@ static int fill_defaults(struct cfg_ctx *ctx, const struct cfg_opt *table, char 
         size_t saved;
         char *dst = base + o->off;
 
-        path_push(ctx, o->key, strlen(o->key), &saved);
+        cfg_path_push(ctx, o->key, strlen(o->key), &saved);
         if (o->type == CFG_T_SECTION)
             rc = fill_defaults(ctx, o->sub, dst);
         else if (o->def == NULL && o->type == CFG_T_STRING)
@@ -676,7 +417,7 @@ static int fill_defaults(struct cfg_ctx *ctx, const struct cfg_opt *table, char 
             rc = default_from_yaml(ctx, o, dst);
         else
             rc = parse_scalar(ctx, o, dst, NULL, o->def, strlen(o->def), false);
-        path_pop(ctx, saved);
+        cfg_path_pop(ctx, saved);
     }
     return rc;
 }
@@ -688,11 +429,6 @@ const char *cfg_node_type_word(const struct cfg_node *n)
     return type_word(fyn(n));
 }
 
-int cfg_oom(struct cfg_ctx *ctx)
-{
-    return oom(ctx);
-}
-
 int cfg_load_item(struct cfg_ctx *ctx, const struct cfg_opt *o, void *item, const char *name,
                   struct cfg_node *node, const char *step)
 {
@@ -701,7 +437,7 @@ int cfg_load_item(struct cfg_ctx *ctx, const struct cfg_opt *o, void *item, cons
     size_t saved = ctx->path_len;
     int rc;
 
-    buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, "%s", step);
+    cfg_path_add(ctx, step);
     ctx->in_default = true;
     rc = fill_defaults(ctx, o->sub, item);
     ctx->in_default = in_default;
@@ -717,34 +453,16 @@ int cfg_load_item(struct cfg_ctx *ctx, const struct cfg_opt *o, void *item, cons
         /* load_table leaves the path at the item; the hook reports
          * relative to the item node */
         ctx->path_len = saved;
-        buf_append(ctx->path, sizeof(ctx->path), &ctx->path_len, "%s", step);
+        cfg_path_add(ctx, step);
         ctx->cur = n;
         ctx->key = n;
         rc = o->item_done(item, name, node, ctx);
     }
     if (rc == 0)
-        path_pop(ctx, saved);
+        cfg_path_pop(ctx, saved);
     ctx->cur = cur;
     ctx->key = key;
     return rc;
-}
-
-void cfg_where(struct cfg_ctx *ctx, const struct cfg_node *n, char *buf, size_t len)
-{
-    char path[CFG_MAX_PATH + 64];
-    size_t plen = 0, blen = 0;
-    int line = 1, col = 1;
-
-    if (len == 0)
-        return;
-    buf[0] = '\0';
-    if (!node_mark(fyn(n), &line, &col, 0))
-        (void)node_mark(ctx->key, &line, &col, 0);
-    buf_append(path, sizeof(path), &plen, "%s", ctx->path);
-    if (n != NULL && ctx->cur != NULL && is_inside(fyn(n), ctx->cur))
-        path_suffix(path, sizeof(path), &plen, fyn(n), ctx->cur, 0);
-    buf_append(buf, len, &blen, "%s:%d:%d: %s", ctx->in_default ? "(built-in default)" : ctx->file,
-               line, col, plen ? path : "(top level)");
 }
 
 /* --- loading -------------------------------------------------------------- */
@@ -755,44 +473,6 @@ static void diag_discard(struct fy_diag *diag, void *user, const char *buf, size
     (void)user;
     (void)buf;
     (void)len;
-}
-
-static int syntax_error(struct cfg_ctx *ctx, struct fy_diag *diag)
-{
-    void *it = NULL;
-    struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
-    char line[1024];
-    size_t len = 0;
-
-    if (e == NULL)
-        return plain_error(ctx, -EINVAL, "cannot parse YAML");
-    ctx->has_error = true;
-    /* libfyaml's collected errors are already 1-based */
-    buf_append(line, sizeof(line), &len, "%s:%d:%d: invalid YAML: %s", ctx->file,
-               SW_MAX(e->line, 1), SW_MAX(e->column, 1), e->msg ? e->msg : "syntax error");
-    set_error_line(ctx, line);
-    return -EINVAL;
-}
-
-static int utf8_error(struct cfg_ctx *ctx, const char *yaml, size_t at)
-{
-    char line[512];
-    size_t len = 0;
-    int lno = 1, col = 1;
-
-    for (size_t i = 0; i < at; i++) {
-        if (yaml[i] == '\n') {
-            lno++;
-            col = 1;
-        } else if (((unsigned char)yaml[i] & 0xc0) != 0x80) {
-            col++;
-        }
-    }
-    ctx->has_error = true;
-    buf_append(line, sizeof(line), &len, "%s:%d:%d: invalid YAML: not valid UTF-8", ctx->file, lno,
-               col);
-    set_error_line(ctx, line);
-    return -EINVAL;
 }
 
 static int load_document(struct cfg_ctx *ctx, const struct cfg_opt *table, char *base,
@@ -808,34 +488,34 @@ static int load_document(struct cfg_ctx *ctx, const struct cfg_opt *table, char 
     int rc;
 
     if ((bad = cfg_utf8_valid_prefix((const unsigned char *)yaml, len)) != len)
-        return utf8_error(ctx, yaml, bad);
+        return cfg_utf8_error(ctx, yaml, bad);
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;
     dc.output_fn = diag_discard;
     dc.level = FYET_ERROR;
     diag = fy_diag_create(&dc);
     if (diag == NULL)
-        return oom(ctx);
+        return cfg_oom(ctx);
     fy_diag_set_collect_errors(diag, true);
     pc = parse_cfg(diag);
     fyp = fy_parser_create(&pc);
     if (fyp == NULL) {
-        rc = oom(ctx);
+        rc = cfg_oom(ctx);
         goto out;
     }
     if (fy_parser_set_string(fyp, yaml, len) != 0) {
-        rc = oom(ctx);
+        rc = cfg_oom(ctx);
         goto out;
     }
     doc = fy_parse_load_document(fyp);
     if (doc == NULL && fy_parser_get_stream_error(fyp)) {
-        rc = syntax_error(ctx, diag);
+        rc = cfg_syntax_error(ctx, diag);
         goto out;
     }
     if (doc != NULL) {
         extra = fy_parse_load_document(fyp);
         if (extra == NULL && fy_parser_get_stream_error(fyp)) {
-            rc = syntax_error(ctx, diag);
+            rc = cfg_syntax_error(ctx, diag);
             goto out;
         }
     }
@@ -881,8 +561,8 @@ int cfg_load_buf(const struct cfg_opt *table, void *base, const char *yaml, size
         rc = load_document(&ctx, table, base, yaml, len);
     if (rc < 0) {
         if (!ctx.has_error)
-            (void)plain_error(&ctx, rc,
-                              rc == -ENOMEM ? "out of memory" : "cannot load configuration");
+            (void)cfg_plain_error(&ctx, rc,
+                                  rc == -ENOMEM ? "out of memory" : "cannot load configuration");
         cfg_free(table, base);
     }
     return rc;
@@ -902,22 +582,22 @@ int cfg_load_file(const struct cfg_opt *table, void *base, const char *path, cha
     zero_fields(table, base);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return plain_error(&ctx, -errno, "%s", strerror(errno));
+        return cfg_plain_error(&ctx, -errno, "%s", strerror(errno));
     if (fstat(fd, &st) < 0) {
-        rc = plain_error(&ctx, -errno, "%s", strerror(errno));
+        rc = cfg_plain_error(&ctx, -errno, "%s", strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        rc = plain_error(&ctx, -EINVAL, "not a regular file");
+        rc = cfg_plain_error(&ctx, -EINVAL, "not a regular file");
         goto out;
     }
     if (st.st_size > (off_t)CFG_MAX_FILE) {
-        rc = plain_error(&ctx, -EFBIG, "file is larger than %u bytes", CFG_MAX_FILE);
+        rc = cfg_plain_error(&ctx, -EFBIG, "file is larger than %u bytes", CFG_MAX_FILE);
         goto out;
     }
     buf = malloc((size_t)st.st_size + 1);
     if (buf == NULL) {
-        rc = oom(&ctx);
+        rc = cfg_oom(&ctx);
         goto out;
     }
     while (got < (size_t)st.st_size) {
@@ -925,7 +605,7 @@ int cfg_load_file(const struct cfg_opt *table, void *base, const char *path, cha
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = plain_error(&ctx, -errno, "%s", strerror(errno));
+            rc = cfg_plain_error(&ctx, -errno, "%s", strerror(errno));
             goto out;
         }
         if (n == 0)

@@ -12,16 +12,6 @@
 
 #define CFG_MAX_NAME 64 /* a map key: also shown in errors and metric labels */
 
-static struct fy_node *fyn(const struct cfg_node *n)
-{
-    return (struct fy_node *)(uintptr_t)n;
-}
-
-static struct cfg_node *cfgn(struct fy_node *n)
-{
-    return (struct cfg_node *)n;
-}
-
 static void *item_at(const struct cfg_opt *o, const struct cfg_list *l, size_t i)
 {
     return (char *)l->items + i * o->item_size;
