@@ -82,7 +82,7 @@ static int block_new(struct slab *s)
         if (slab_size(s->left) > s->left)
             c--; /* the class that fits inside the tail */
         SLAB_UNPOISON(s->cur, sizeof(void *));
-        *(void **)s->cur = s->free[c];
+        memcpy(s->cur, &s->free[c], sizeof(void *)); /* cur is a char *: no alignment claim */
         s->free[c] = s->cur;
         SLAB_POISON(s->cur, sizeof(void *)); /* poisoned like any free chunk */
     }
