@@ -234,10 +234,8 @@ static void on_request(struct txn *st, const struct sipmsg *m, const struct tp_f
     if (srv_edge_register(sw, st, m, flow))
         return;
     /* Authentication comes before routing, so that an unauthenticated
-     * caller learns nothing (not even whether a user is registered);
-     * OPTIONS pings to the server itself are never challenged. */
-    if (!(m->method == SIP_OPTIONS && srv_ruri_is_local(sw->srv, sw->snap, &m->ruri)) &&
-        !srv_edge_authorize(sw, st, m, flow))
+     * caller learns nothing (not even whether a user is registered). */
+    if (!srv_edge_authorize(sw, st, m, flow))
         return;
     struct action a;
     srv_decide(sw, &a, m, flow, false);

@@ -84,23 +84,59 @@ static const char *realm_for(const struct server *srv, struct slice host)
     return r != NULL ? r : srv->default_realm;
 }
 
-static void send_challenge(struct srv_worker *sw, struct txn *st, enum auth_kind kind,
-                           const char *realm, bool is_stale)
+/* The 401/407 with one challenge per algorithm, through st, or
+ * statelessly for m when st is NULL (RFC 3261 §8.2.7). */
+static void send_challenge(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
+                           const struct tp_flow *flow, enum auth_kind kind, const char *realm,
+                           bool is_stale)
 {
     struct auth_challenge ch;
-    if (auth_challenge_build(sw->srv->auth, &ch, kind, realm, is_stale, now_ms(sw)) != 0) {
-        if (txn_server_reply(st, 500, SLICE_LIT("Bad realm"), NULL) != 0)
-            LOG_RL(LOG_LVL_WARN, MOD, "cannot send a 500");
+    bool is_built =
+        auth_challenge_build(sw->srv->auth, &ch, kind, realm, is_stale, now_ms(sw)) == 0;
+    unsigned code = is_built ? auth_reply_code(kind) : 500;
+    const char *reason = is_built ? NULL : "Bad realm";
+    if (is_built)
+        metric_inc(m_challenged);
+    if (st == NULL) {
+        srv_reply_stateless(sw, m, flow, code, reason, is_built ? ch.lines : NULL,
+                            is_built ? ch.count : 0);
         return;
     }
     struct sipmsg_reply_opts o = {
         .server = slice_cstr(sw->snap->name),
-        .extra = ch.lines,
-        .extra_count = ch.count,
+        .extra = is_built ? ch.lines : NULL,
+        .extra_count = is_built ? ch.count : 0,
     };
-    metric_inc(m_challenged);
-    if (txn_server_reply(st, auth_reply_code(kind), SLICE_NULL, &o) != 0)
-        LOG_RL(LOG_LVL_WARN, MOD, "cannot send a challenge");
+    if (txn_server_reply(st, code, reason ? slice_cstr(reason) : SLICE_NULL, &o) != 0)
+        LOG_RL(LOG_LVL_WARN, MOD, "cannot send a %u", code);
+}
+
+/* A REGISTER for a local domain: the registrar's. */
+static bool is_local_register(const struct srv_worker *sw, const struct sipmsg *m)
+{
+    return m->method == SIP_REGISTER && sw->srv->reg != NULL &&
+           srv_ruri_is_local(sw->srv, sw->snap, &m->ruri);
+}
+
+/* Whether m is authenticated at all, and against which domain (its
+ * realm): a REGISTER for a local domain by the registrar against its
+ * Request-URI (§10.3 steps 2-3), any other initial request before routing
+ * against its From; never in-dialog requests (authorized with the request
+ * that made the dialog), CANCEL and ACK (§22.1), or OPTIONS to the server
+ * itself. */
+static bool auth_domain(const struct srv_worker *sw, const struct sipmsg *m, struct slice *host)
+{
+    if (m->method == SIP_CANCEL || m->method == SIP_ACK)
+        return false;
+    if (is_local_register(sw, m)) {
+        *host = m->ruri.host;
+        return true;
+    }
+    if (m->to.tag.len != 0 ||
+        (m->method == SIP_OPTIONS && srv_ruri_is_local(sw->srv, sw->snap, &m->ruri)))
+        return false;
+    *host = m->from.uri.host;
+    return true;
 }
 
 /*
@@ -125,7 +161,7 @@ static bool authenticate(struct srv_worker *sw, struct txn *st, const struct sip
             LOG_RL(LOG_LVL_WARN, MOD, "cannot send a 400");
         return false;
     case AUTH_STALE:
-        send_challenge(sw, st, kind, realm, true);
+        send_challenge(sw, st, m, flow, kind, realm, true);
         return false;
     case AUTH_FAILED: {
         metric_inc(m_auth_failed);
@@ -133,12 +169,12 @@ static bool authenticate(struct srv_worker *sw, struct txn *st, const struct sip
         if (srv->ban != NULL && source_ip(&ip, flow))
             (void)ban_auth_failure(srv->ban, &ip, aor, now_ms(sw));
         LOG_RL(LOG_LVL_NOTICE, MOD, "authentication failed (%s)", v.reason);
-        send_challenge(sw, st, kind, realm, false);
+        send_challenge(sw, st, m, flow, kind, realm, false);
         return false;
     }
     case AUTH_CHALLENGE:
     default:
-        send_challenge(sw, st, kind, realm, false);
+        send_challenge(sw, st, m, flow, kind, realm, false);
         return false;
     }
 }
@@ -146,20 +182,9 @@ static bool authenticate(struct srv_worker *sw, struct txn *st, const struct sip
 bool srv_edge_challenge(struct srv_worker *sw, const struct sipmsg *m, const struct tp_flow *flow)
 {
     struct server *srv = sw->srv;
-    if (srv->auth == NULL || m->method == SIP_CANCEL || m->method == SIP_ACK)
-        return false;
-    /* The same choice on_request makes: REGISTER for a local domain is
-     * the registrar's (realm of the Request-URI), any other initial
-     * request is authorized against the From domain before routing;
-     * in-dialog requests and OPTIONS to the server itself are not. */
     struct slice host;
-    if (m->method == SIP_REGISTER && srv->reg != NULL && srv_ruri_is_local(srv, sw->snap, &m->ruri))
-        host = m->ruri.host;
-    else if (m->to.tag.len != 0 ||
-             (m->method == SIP_OPTIONS && srv_ruri_is_local(srv, sw->snap, &m->ruri)))
+    if (srv->auth == NULL || !auth_domain(sw, m, &host))
         return false;
-    else
-        host = m->from.uri.host;
     enum auth_kind kind = auth_kind_for(m);
     /* Any credentials at all (ours, stale, wrong, another realm's): the
      * stateful path verifies them, counts failures and answers. */
@@ -169,12 +194,7 @@ bool srv_edge_challenge(struct srv_worker *sw, const struct sipmsg *m, const str
         return false;
     /* §8.2.7: a challenge is what a stateless UAS is for. A retransmission
      * gets a fresh challenge; nothing is kept for unauthenticated traffic. */
-    struct auth_challenge ch;
-    metric_inc(m_challenged);
-    if (auth_challenge_build(srv->auth, &ch, kind, realm_for(srv, host), false, now_ms(sw)) != 0)
-        srv_reply_stateless(sw, m, flow, 500, "Bad realm", NULL, 0);
-    else
-        srv_reply_stateless(sw, m, flow, auth_reply_code(kind), NULL, ch.lines, ch.count);
+    send_challenge(sw, NULL, m, flow, kind, realm_for(srv, host), false);
     return true;
 }
 
@@ -192,8 +212,7 @@ static enum reg_auth_result reg_auth_hook(void *arg, struct txn *st, const struc
 bool srv_edge_register(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
                        const struct tp_flow *flow)
 {
-    if (m->method != SIP_REGISTER || sw->srv->reg == NULL ||
-        !srv_ruri_is_local(sw->srv, sw->snap, &m->ruri))
+    if (!is_local_register(sw, m))
         return false;
     if (reg_handle(sw->srv->reg, tp_worker_loop(sw->w), st, m, flow) != 0)
         LOG_RL(LOG_LVL_WARN, MOD, "cannot answer a REGISTER");
@@ -203,12 +222,10 @@ bool srv_edge_register(struct srv_worker *sw, struct txn *st, const struct sipms
 bool srv_edge_authorize(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
                         const struct tp_flow *flow)
 {
-    /* Initial requests only: in-dialog requests were authorized with the
-     * request that created the dialog, and CANCEL/ACK cannot be
-     * challenged (RFC 3261 §22.1). */
-    if (m->to.tag.len != 0 || m->method == SIP_CANCEL || m->method == SIP_ACK)
+    struct slice host;
+    if (!auth_domain(sw, m, &host))
         return true;
-    return authenticate(sw, st, m, flow, m->from.uri.host, SLICE_NULL);
+    return authenticate(sw, st, m, flow, host, SLICE_NULL);
 }
 
 /*

@@ -180,7 +180,8 @@ bool srv_edge_drop(struct srv_worker *sw, const struct sipmsg *m, const struct t
 /* REGISTER for a local domain: handled (true) by the registrar. */
 bool srv_edge_register(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
                        const struct tp_flow *flow);
-/* Digest check before forwarding an initial request: false when st was
+/* Digest check before forwarding an initial request (in-dialog requests,
+ * CANCEL, ACK and OPTIONS to the server itself pass): false when st was
  * answered (407 challenge, 400). */
 bool srv_edge_authorize(struct srv_worker *sw, struct txn *st, const struct sipmsg *m,
                         const struct tp_flow *flow);
